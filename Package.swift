@@ -1,0 +1,66 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every snapctl target shares: Swift 6 language mode with strict concurrency.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let subprocess: Target.Dependency = .product(name: "Subprocess", package: "swift-subprocess")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "snapctl",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "snapctl", targets: ["snapctl"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    ],
+    targets: [
+        // Pure layers: no I/O.
+        .target(name: "GDBRemote", swiftSettings: strict),
+        .target(name: "Massif", swiftSettings: strict),
+        .target(name: "Plan", dependencies: ["Yams"], swiftSettings: strict),
+        .target(name: "RunRecord", dependencies: ["Massif"], swiftSettings: strict),
+
+        // System libraries.
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+        .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
+
+        // Effects.
+        .target(name: "Valgrind", dependencies: ["GDBRemote", "Massif", subprocess, logging], swiftSettings: strict),
+        .target(
+            name: "MySQLServer",
+            dependencies: ["CMariaDB", "Valgrind", subprocess, logging],
+            swiftSettings: strict
+        ),
+
+        // Edge.
+        .target(
+            name: "SnapctlCLI",
+            dependencies: ["GDBRemote", "Massif", "Plan", "RunRecord", "Valgrind", "MySQLServer", argumentParser],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "snapctl", dependencies: ["SnapctlCLI"], swiftSettings: strict),
+
+        // Tests.
+        .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"], swiftSettings: strict),
+        .testTarget(
+            name: "MassifTests",
+            dependencies: ["Massif"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PlanTests", dependencies: ["Plan"], swiftSettings: strict),
+        .testTarget(name: "ValgrindTests", dependencies: ["Valgrind", "GDBRemote", "Massif"], swiftSettings: strict),
+        .testTarget(name: "MySQLServerTests", dependencies: ["MySQLServer", "Valgrind"], swiftSettings: strict),
+        .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI"], swiftSettings: strict),
+    ]
+)

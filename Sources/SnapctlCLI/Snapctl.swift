@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The root command: `snapctl` and its subcommands.
+public struct Snapctl: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "snapctl",
+        abstract: "Profile MySQL and MariaDB heap growth per SQL step with Valgrind Massif.",
+        subcommands: []
+    )
+
+    public init() {}
+}

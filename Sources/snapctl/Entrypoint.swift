@@ -1,0 +1,9 @@
+import SnapctlCLI
+
+/// The snapctl executable: everything lives in `SnapctlCLI`, so the binary is this one call.
+@main
+enum Entrypoint {
+    static func main() async {
+        await Snapctl.main()
+    }
+}

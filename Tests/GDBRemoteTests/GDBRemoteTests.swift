@@ -1,0 +1,5 @@
+import Testing
+
+@testable import GDBRemote
+
+@Test func placeholderGDBRemote() { #expect(Bool(true)) }

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import Massif
+
+@Test func placeholderMassif() { #expect(Bool(true)) }

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import MySQLServer
+
+@Test func placeholderMySQLServer() { #expect(Bool(true)) }

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import Plan
+
+@Test func placeholderPlan() { #expect(Bool(true)) }

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import SnapctlCLI
+
+@Test func placeholderSnapctlCLI() { #expect(Bool(true)) }

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import Valgrind
+
+@Test func placeholderValgrind() { #expect(Bool(true)) }
