@@ -1,5 +1,0 @@
-import Testing
-
-@testable import GDBRemote
-
-@Test func placeholderGDBRemote() { #expect(Bool(true)) }
