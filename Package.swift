@@ -10,6 +10,7 @@ let strict: [SwiftSetting] = [
 let subprocess: Target.Dependency = .product(name: "Subprocess", package: "swift-subprocess")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
 
 let package = Package(
     name: "snapctl",
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // Pure layers: no I/O.
@@ -34,11 +36,17 @@ let package = Package(
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
 
+        .target(name: "CSupport"),
+
         // Effects.
-        .target(name: "Valgrind", dependencies: ["GDBRemote", "Massif", subprocess, logging], swiftSettings: strict),
+        .target(
+            name: "Valgrind",
+            dependencies: ["GDBRemote", "Massif", "CSupport", subprocess, systemPackage, logging],
+            swiftSettings: strict
+        ),
         .target(
             name: "MySQLServer",
-            dependencies: ["CMariaDB", "Valgrind", subprocess, logging],
+            dependencies: ["CMariaDB", "Valgrind", subprocess, systemPackage, logging],
             swiftSettings: strict
         ),
 

@@ -134,6 +134,20 @@ public struct MonitorClientStateMachine: Sendable {
         }
     }
 
+    /// No stop reply yet: send the interrupt again.
+    ///
+    /// An interrupt written right after `c` can be read by the gdbserver together with the `c`, before it
+    /// returns to the guest; the byte is then counted as seen, vgdb's invoker has nothing left to deliver
+    /// (`vgdb.c:invoke_gdbserver_in_valgrind` only invokes while `written_by_vgdb > seen_by_valgrind`) and
+    /// no stop reply ever comes. A later `0x03` wakes it. Extra interrupts are harmless: `getpkt` discards
+    /// bytes before `$`, and only one stop reply is sent per resume.
+    public mutating func interruptRetryDue() -> [Action] {
+        switch state {
+        case .interrupting, .detachInterrupting: return [.send(Request.interrupt)]
+        default: return []
+        }
+    }
+
     /// The armed timeout fired: the pending operation fails and the connection is unusable.
     public mutating func timeoutFired() -> [Action] {
         guard let phase = waitingFor else { return [] }

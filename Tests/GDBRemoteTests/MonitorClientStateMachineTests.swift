@@ -223,3 +223,22 @@ struct MonitorClientStateMachineTests {
         #expect(texts(m.detachRequested()) == ["detached"])
     }
 }
+
+@Suite("Interrupt retries")
+struct InterruptRetryTests {
+    @Test func retryResendsTheInterruptOnlyWhileAStopReplyIsAwaited() {
+        var m = connectedMachine()
+        #expect(texts(m.interruptRetryDue()) == [])
+        _ = m.commandRequested("help")
+        #expect(texts(m.interruptRetryDue()) == ["send \u{03}"])
+        _ = m.bytesReceived(bytes(stop))
+        #expect(texts(m.interruptRetryDue()) == [])
+    }
+
+    @Test func aLateStopReplyWhileRunningIsAnsweredWithContinue() {
+        // A retried interrupt that reaches the gdbserver after the command completed makes it stop once more.
+        var m = connectedMachine()
+        #expect(texts(m.bytesReceived(bytes(stop))) == ["send $c#63"])
+        #expect(m.isRunning)
+    }
+}
