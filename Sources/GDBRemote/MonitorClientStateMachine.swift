@@ -161,7 +161,7 @@ public struct MonitorClientStateMachine: Sendable {
         let phase = waitingFor
         switch state {
         case .ended(let end):
-            state = .closed
+            // Keep the exit status: later requests should say how the process ended, not just "closed".
             return phase == nil ? [] : [.failed(.processEnded(end))]
         case .detached, .closed, .broken:
             state = .closed

@@ -156,6 +156,7 @@ struct MonitorClientStateMachineTests {
         #expect(texts(m.bytesReceived(bytes(wire("W00")))) == ["ended exited with status 0"])
         #expect(texts(m.commandRequested("snapshot /tmp/x")) == ["failed the process exited with status 0"])
         #expect(texts(m.endOfStream()) == [])
+        #expect(texts(m.commandRequested("snapshot /tmp/x")) == ["failed the process exited with status 0"])
     }
 
     @Test func processKilledDuringACommandFailsIt() {

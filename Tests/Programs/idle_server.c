@@ -42,9 +42,19 @@ int main(int argc, char **argv) {
     signal(SIGUSR2, on_grow);
     void *keep1 = allocate_buffers(256 * 1024);
     void *keep2 = allocate_cache(64 * 1024);
+    /* Workers block the signals the tests send, so they reach the main thread: a process-directed
+     * signal taken by a worker would leave main in pause(), and a fatal one handled by a thread
+     * blocked in a system call can hang Valgrind's exit. */
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGUSR1);
+    sigaddset(&mask, SIGUSR2);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, &old);
     pthread_t ids[64];
     if (threads > 64) threads = 64;
     for (int i = 0; i < threads; i++) pthread_create(&ids[i], NULL, worker, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     printf("ready %d\n", (int)getpid());
     fflush(stdout);
     while (!quit_requested) {

@@ -1,5 +1,0 @@
-import Testing
-
-@testable import Valgrind
-
-@Test func placeholderValgrind() { #expect(Bool(true)) }
