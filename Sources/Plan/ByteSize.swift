@@ -55,13 +55,14 @@ public struct ByteSize: Sendable, Hashable, Comparable, Codable, CustomStringCon
         return ByteSize(bytes: bytes)
     }
 
-    /// The exact spelling in the first unit that divides it (binary before decimal), e.g. `64MiB`, `64MB`, `100B`.
+    /// The exact spelling with the smallest number (binary units win ties), e.g. `64MiB`, `64MB`, `100B`.
     public var description: String {
         if bytes == 0 { return "0B" }
-        for unit in Self.spellings where bytes % unit.bytes == 0 {
-            return "\(bytes / unit.bytes)\(unit.name)"
+        var best = (count: bytes, name: "B")
+        for unit in Self.spellings where bytes % unit.bytes == 0 && bytes / unit.bytes < best.count {
+            best = (bytes / unit.bytes, unit.name)
         }
-        return "\(bytes)B"
+        return "\(best.count)\(best.name)"
     }
 
     public static func < (lhs: ByteSize, rhs: ByteSize) -> Bool {

@@ -25,7 +25,11 @@ extension Plan {
     ///   - fileName: how errors name the file, e.g. `plan.yaml`; also the plan's name when it has no `name:`.
     ///   - options: whether steps are required, and how to read `sql_file:` files.
     /// - Throws: ``PlanErrors`` listing every problem found, each with its line and column.
-    public static func load(yaml: String, fileName: String, options: LoadOptions = LoadOptions()) throws(PlanErrors)
+    public static func load(
+        yaml: String,
+        fileName: String,
+        options: LoadOptions = LoadOptions()
+    ) throws(PlanErrors)
         -> Plan
     {
         try loadWithWarnings(yaml: yaml, fileName: fileName, options: options).plan

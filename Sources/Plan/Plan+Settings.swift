@@ -70,8 +70,12 @@ extension Plan {
         /// The environment variable holding the password; `nil` means no password.
         public var passwordEnv: String?
 
-        public init(name: String, user: String = Connection.defaultUser, database: String? = nil, passwordEnv: String? = nil)
-        {
+        public init(
+            name: String,
+            user: String = Connection.defaultUser,
+            database: String? = nil,
+            passwordEnv: String? = nil
+        ) {
             self.name = name
             self.user = user
             self.database = database

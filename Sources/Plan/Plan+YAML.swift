@@ -36,7 +36,9 @@ enum YAMLWriter {
         if plan.massif != Plan.MassifSettings() {
             var massif: [(String, Node)] = []
             if !plan.massif.options.isEmpty { massif.append(("options", list(plan.massif.options))) }
-            if plan.massif.timeUnit != .instructions { massif.append(("time_unit", text(plan.massif.timeUnit.rawValue))) }
+            if plan.massif.timeUnit != .instructions {
+                massif.append(("time_unit", text(plan.massif.timeUnit.rawValue)))
+            }
             pairs.append(("massif", mapping(massif)))
         }
         if plan.snapshots != Plan.SnapshotDefaults() {
@@ -116,7 +118,9 @@ enum YAMLWriter {
         case .shell(let command):
             pairs = [("label", text(step.label)), ("shell", text(command))]
         case .parallel(let parallel):
-            let inner = mapping([("connections", number(parallel.connections)), ("sql", statements(parallel.statements))])
+            let inner = mapping([
+                ("connections", number(parallel.connections)), ("sql", statements(parallel.statements)),
+            ])
             pairs = [("label", text(step.label)), ("parallel", inner)]
         }
         if step.repeat != 1 { pairs.append(("repeat", number(step.repeat))) }

@@ -117,7 +117,8 @@ extension PlanReader {
     mutating func readAttach(_ field: Field) -> Plan.Attach? {
         let context = "attach"
         let keys = ["pid", "vgdb_prefix", "socket", "host", "port", "user", "password_env"]
-        guard let fields = fields(field.value, of: context, keys: keys, example: "{pid: 4242, socket: /run/mysqld.sock}")
+        guard
+            let fields = fields(field.value, of: context, keys: keys, example: "{pid: 4242, socket: /run/mysqld.sock}")
         else { return nil }
         var attach = Plan.Attach(pid: 0)
         if let field = fields["pid"] {

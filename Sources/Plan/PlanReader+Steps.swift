@@ -28,36 +28,43 @@ extension PlanReader {
         var labelLines: [String: Int] = [:]
         var fileNames: [String: (label: String, line: Int)] = [:]
         for (index, item) in sequence.enumerated() {
-            guard let (step, labelNode) = readStep(item, number: index + 1, plan: plan) else { continue }
-            let line = labelNode.mark?.line ?? 1
-            if let first = labelLines[step.label] {
+            guard let read = readStep(item, number: index + 1, plan: plan) else { continue }
+            let line = read.labelNode.mark?.line ?? 1
+            if let first = labelLines[read.label] {
                 fail(
-                    "duplicate label '\(step.label)' (first used at line \(first)); give each step its own label",
-                    at: labelNode
+                    "duplicate label '\(read.label)' (first used at line \(first)); give each step its own label",
+                    at: read.labelNode
                 )
                 continue
             }
-            let fileName = SnapshotLabel.fileSafe(step.label)
+            let fileName = SnapshotLabel.fileSafe(read.label)
             if let first = fileNames[fileName] {
                 fail(
-                    "label '\(step.label)' and label '\(first.label)' (line \(first.line)) both become the file name "
+                    "label '\(read.label)' and label '\(first.label)' (line \(first.line)) both become the file name "
                         + "'\(fileName)'; rename one",
-                    at: labelNode
+                    at: read.labelNode
                 )
                 continue
             }
-            labelLines[step.label] = line
-            fileNames[fileName] = (step.label, line)
-            checkFileSafe(step.label, what: "label", at: labelNode)
-            steps.append(step)
+            labelLines[read.label] = line
+            fileNames[fileName] = (read.label, line)
+            checkFileSafe(read.label, what: "label", at: read.labelNode)
+            if let step = read.step { steps.append(step) }
         }
         return steps
     }
 
-    /// One step and the node holding its label; `nil` when the step has errors (they are reported).
-    mutating func readStep(_ node: Node, number: Int, plan: Plan) -> (Plan.Step, Node)? {
+    /// One step as read: the step (`nil` when it has errors, which are reported) and its label, when it has one.
+    struct ReadStep {
+        var step: Plan.Step?
+        var label: String
+        var labelNode: Node
+    }
+
+    /// Reads one step; `nil` when it does not even have a label.
+    mutating func readStep(_ node: Node, number: Int, plan: Plan) -> ReadStep? {
         var context = "step \(number)"
-        if case .mapping(let mapping) = node, let label = (mapping["label"] ?? mapping["snap"])?.scalar?.string,
+        if case .mapping(let mapping) = node, let label = (mapping["snap"] ?? mapping["label"])?.scalar?.string,
             !label.isEmpty
         {
             context = "step '\(label)'"
@@ -124,8 +131,9 @@ extension PlanReader {
         }
         if let field = fields["timeout"] { step.timeout = duration(field, in: context, positive: true) }
 
-        guard errors.count == errorCount, label != nil, kind != nil else { return nil }
-        return (step, labelNode)
+        guard let label, !label.isEmpty else { return nil }
+        let valid = errors.count == errorCount && kind != nil
+        return ReadStep(step: valid ? step : nil, label: label, labelNode: labelNode)
     }
 
     mutating func readKind(_ field: Field, in context: String) -> Plan.StepKind? {
@@ -163,13 +171,19 @@ extension PlanReader {
         do {
             let statements = try SQLSplitter.split(text)
             guard !statements.isEmpty else {
-                fail("sql_file '\(path)' of \(context) has no statements; add some or remove the step", at: field.keyNode)
+                fail(
+                    "sql_file '\(path)' of \(context) has no statements; add some or remove the step",
+                    at: field.keyNode
+                )
                 return nil
             }
             file.statements = statements
             return file
         } catch {
-            fail("sql_file '\(path)' of \(context): \(path):\(error.line):\(error.column): \(error.message)", at: field.keyNode)
+            fail(
+                "sql_file '\(path)' of \(context): \(path):\(error.line):\(error.column): \(error.message)",
+                at: field.keyNode
+            )
             return nil
         }
     }
@@ -177,7 +191,12 @@ extension PlanReader {
     mutating func readParallel(_ field: Field, in context: String) -> Plan.Parallel? {
         let inner = "parallel of \(context)"
         guard
-            let fields = fields(field.value, of: inner, keys: ["connections", "sql"], example: "{connections: 16, sql: ...}")
+            let fields = fields(
+                field.value,
+                of: inner,
+                keys: ["connections", "sql"],
+                example: "{connections: 16, sql: ...}"
+            )
         else { return nil }
         var connections: Int?
         var statements: [String]?

@@ -32,7 +32,13 @@ struct PlanReader {
     mutating func warn(_ message: String, at node: Node?) {
         let mark = node?.mark
         warnings.append(
-            PlanError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message, severity: .warning)
+            PlanError(
+                file: file,
+                line: mark?.line ?? 1,
+                column: mark?.column ?? 1,
+                message: message,
+                severity: .warning
+            )
         )
     }
 
@@ -264,7 +270,10 @@ struct PlanReader {
             }
             return items
         default:
-            fail("'\(field.key)' in \(context): expected a list of texts, got \(Self.describe(field.value))", at: field.value)
+            fail(
+                "'\(field.key)' in \(context): expected a list of texts, got \(Self.describe(field.value))",
+                at: field.value
+            )
             return nil
         }
     }

@@ -133,7 +133,11 @@ public enum SQLSplitter {
                 }
             }
             let what = quote == "`" ? "backtick-quoted name" : "\(quote)-quoted string"
-            throw SplitError(line: openLine, column: openColumn, message: "unterminated \(what); close it with \(quote)")
+            throw SplitError(
+                line: openLine,
+                column: openColumn,
+                message: "unterminated \(what); close it with \(quote)"
+            )
         }
 
         mutating func skipBlockComment() throws(SplitError) {

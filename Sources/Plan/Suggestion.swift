@@ -3,7 +3,7 @@ enum Suggestion {
     /// The candidate closest to `word`, when it is close enough to be a likely typo.
     ///
     /// Close enough means an edit distance (insertions, deletions, substitutions, and swaps of neighbours) of at
-    /// most a third of the longer word, and at least 1; case differences are free when nothing is closer.
+    /// most a third of the longer word, rounded down, or a difference in case only.
     static func closest(to word: String, among candidates: [String]) -> String? {
         var best: (candidate: String, distance: Int)?
         for candidate in candidates where candidate != word {
@@ -11,8 +11,9 @@ enum Suggestion {
                 editDistance(word, candidate),
                 editDistance(word.lowercased(), candidate.lowercased())
             )
-            let limit = max(1, max(word.count, candidate.count) / 3)
-            guard distance <= limit else { continue }
+            let limit = max(word.count, candidate.count) / 3
+            let caseOnly = word.lowercased() == candidate.lowercased()
+            guard distance <= limit || caseOnly else { continue }
             if best == nil || distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
         }
         return best?.candidate
