@@ -116,6 +116,29 @@ import Testing
         #expect(try plan.yaml() == expected)
     }
 
+    @Test func encodesJSONInThePlanShape() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let step = Plan.Step(
+            label: "bad",
+            kind: .sql(statements: ["SELECT * FROM missing"]),
+            expect: Plan.Expectation(error: .code(1146))
+        )
+        #expect(
+            String(decoding: try encoder.encode(step), as: UTF8.self)
+                == #"{"expect":{"error":1146},"kind":{"sql":["SELECT * FROM missing"]},"label":"bad","repeat":1,"#
+                + #""snapshots":{"after":"detailed","before":"detailed"}}"#
+        )
+        let target = Plan.Target.attach(Plan.Attach(pid: 7, endpoint: .socket(path: "/tmp/s")))
+        #expect(
+            String(decoding: try encoder.encode(target), as: UTF8.self)
+                == #"{"attach":{"endpoint":{"socket":"\/tmp\/s"},"pid":7,"user":"root"}}"#
+        )
+        #expect(
+            String(decoding: try encoder.encode([Plan.ExpectedError.sqlState("42S02")]), as: UTF8.self) == #"["42S02"]"#
+        )
+    }
+
     @Test func writesDurationsAndSizesAsPlanText() throws {
         let json = try JSONEncoder().encode([PlanDuration(milliseconds: 250)])
         #expect(String(decoding: json, as: UTF8.self) == #"["250ms"]"#)
