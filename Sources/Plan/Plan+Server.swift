@@ -53,9 +53,9 @@ extension Plan {
         public var vgdbPrefix: String?
         /// Where to connect; `nil` means the client library's default socket.
         public var endpoint: Endpoint?
-        /// The user of connections that do not name their own.
+        /// The user of connections that do not name their own (and of the default connection `main`).
         public var user: String
-        /// The environment variable holding that user's password; `nil` means no password.
+        /// The environment variable holding that user's password, for those same connections; `nil` means none.
         public var passwordEnv: String?
 
         public init(

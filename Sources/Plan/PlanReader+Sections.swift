@@ -39,7 +39,14 @@ extension PlanReader {
         if let field = top["massif"] { plan.massif = readMassif(field) }
         if let field = top["snapshots"] { plan.snapshots = readSnapshotDefaults(field) }
         if let field = top["observe"] { plan.observe = readObserve(field) }
-        if let field = top["connections"] { plan.connections = readConnections(field) }
+        // Connections that name no user log in as attach's user (root unless attach says otherwise).
+        let template = Plan.Connection(
+            name: Plan.Connection.main.name,
+            user: plan.target.attach?.user ?? Plan.Connection.defaultUser,
+            passwordEnv: plan.target.attach?.passwordEnv
+        )
+        plan.connections = [template]
+        if let field = top["connections"] { plan.connections = readConnections(field, template: template) }
         if let field = top["budget"] { plan.budget = readBudget(field) }
         if let field = top["leak"] { plan.leak = readLeak(field) }
 
@@ -217,14 +224,15 @@ extension PlanReader {
         return observe
     }
 
-    mutating func readConnections(_ field: Field) -> [Plan.Connection] {
+    /// The declared connections; `template` gives the user and password variable of those that name none.
+    mutating func readConnections(_ field: Field, template: Plan.Connection) -> [Plan.Connection] {
         guard case .sequence(let sequence) = field.value, !sequence.isEmpty else {
             fail(
                 "'connections' in the plan: expected a list like [{name: main, user: root}], got "
                     + "\(Self.describe(field.value)); leave the key out for one connection 'main' as root",
                 at: field.value
             )
-            return [Plan.Connection.main]
+            return [template]
         }
         var connections: [Plan.Connection] = []
         var firstLine: [String: Int] = [:]
@@ -240,8 +248,11 @@ extension PlanReader {
             }
             guard let name = text(nameField, in: context) else { continue }
             let named = "connection '\(name)'"
-            var connection = Plan.Connection(name: name)
-            if let field = fields["user"], let user = text(field, in: named) { connection.user = user }
+            var connection = Plan.Connection(name: name, user: template.user, passwordEnv: template.passwordEnv)
+            if let field = fields["user"], let user = text(field, in: named) {
+                connection.user = user
+                connection.passwordEnv = nil
+            }
             if let field = fields["database"] { connection.database = text(field, in: named) }
             if let field = fields["password_env"] { connection.passwordEnv = environmentName(field, in: named) }
             if let line = firstLine[name] {
@@ -251,7 +262,7 @@ extension PlanReader {
             firstLine[name] = nameField.value.mark?.line ?? 1
             connections.append(connection)
         }
-        return connections.isEmpty ? [Plan.Connection.main] : connections
+        return connections.isEmpty ? [template] : connections
     }
 
     mutating func readBudget(_ field: Field) -> Plan.Budget {

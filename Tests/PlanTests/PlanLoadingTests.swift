@@ -266,6 +266,30 @@ func errorLines(_ yaml: String, options: Plan.LoadOptions = Plan.LoadOptions()) 
         #expect(plan.steps == [expected])
     }
 
+    @Test func connectionsWithoutAUserLogInAsTheAttachUser() throws {
+        let attached = try Plan.load(
+            yaml: "version: 1\nattach: {pid: 7, user: app, password_env: APP_PWD}\nsteps: [{snap: a}]",
+            fileName: "plan.yaml"
+        )
+        #expect(attached.connections == [Plan.Connection(name: "main", user: "app", passwordEnv: "APP_PWD")])
+        let declared = try Plan.load(
+            yaml: lines(
+                "version: 1",
+                "attach: {pid: 7, user: app, password_env: APP_PWD}",
+                "connections: [{name: main, database: d}, {name: admin, user: root}]",
+                "steps: [{snap: a}]"
+            ),
+            fileName: "plan.yaml"
+        )
+        #expect(
+            declared.connections == [
+                Plan.Connection(name: "main", user: "app", database: "d", passwordEnv: "APP_PWD"),
+                Plan.Connection(name: "admin", user: "root"),
+            ]
+        )
+        #expect(try Plan.load(yaml: try declared.yaml(), fileName: "saved.yaml") == declared)
+    }
+
     @Test func readsEverySectionOfAFullPlan() throws {
         let plan = try Plan.load(
             yaml: lines(
