@@ -1,0 +1,120 @@
+extension Plan {
+    /// Massif settings (`massif:`).
+    public struct MassifSettings: Sendable, Hashable, Codable {
+        /// Extra Massif options, e.g. `--depth=40`.
+        public var options: [String]
+        /// Massif's `--time-unit`.
+        public var timeUnit: TimeUnit
+
+        public init(options: [String] = [], timeUnit: TimeUnit = .instructions) {
+            self.options = options
+            self.timeUnit = timeUnit
+        }
+    }
+
+    /// Massif's `--time-unit`: what the x axis of the heap timeline counts.
+    public enum TimeUnit: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Instructions executed (`i`, Massif's default).
+        case instructions = "i"
+        /// Milliseconds of wall-clock time (`ms`).
+        case milliseconds = "ms"
+        /// Bytes allocated and deallocated (`B`).
+        case bytes = "B"
+    }
+
+    /// How much a snapshot records.
+    public enum SnapshotKind: String, Sendable, Hashable, Codable, CaseIterable {
+        /// A full heap tree (`detailed_snapshot`).
+        case detailed
+        /// Totals only (`snapshot`).
+        case light
+        /// No snapshot.
+        case none
+    }
+
+    /// Plan-wide snapshot defaults (`snapshots:`).
+    public struct SnapshotDefaults: Sendable, Hashable, Codable {
+        /// What each step takes before and after when the step says nothing.
+        public var `default`: SnapshotKind
+
+        public init(default: SnapshotKind = .detailed) {
+            self.default = `default`
+        }
+    }
+
+    /// A server counter read at every snapshot (`observe:`).
+    public enum Observable: String, Sendable, Hashable, Codable, CaseIterable {
+        /// MariaDB's global `Memory_used` status variable.
+        case memoryUsed = "memory_used"
+        /// `information_schema.PROCESSLIST`, with `MEMORY_USED` per session where the server has it.
+        case processlist
+        /// All of `SHOW GLOBAL STATUS`.
+        case globalStatus = "global_status"
+        /// `performance_schema` memory summaries, where the performance schema is enabled.
+        case performanceSchema = "performance_schema"
+    }
+
+    /// A client connection steps run on (`connections:`).
+    public struct Connection: Sendable, Hashable, Codable {
+        /// The user connections have when they name none.
+        public static let defaultUser = "root"
+        /// The connection a plan has when it declares none: `main`, user `root`, no database.
+        public static let main = Connection(name: "main")
+
+        /// The name steps refer to with `connection:`.
+        public var name: String
+        /// The user to log in as.
+        public var user: String
+        /// The default database; `nil` means none.
+        public var database: String?
+        /// The environment variable holding the password; `nil` means no password.
+        public var passwordEnv: String?
+
+        public init(
+            name: String,
+            user: String = Connection.defaultUser,
+            database: String? = nil,
+            passwordEnv: String? = nil
+        ) {
+            self.name = name
+            self.user = user
+            self.database = database
+            self.passwordEnv = passwordEnv
+        }
+    }
+
+    /// The budget for the whole plan (`budget:`).
+    public struct Budget: Sendable, Hashable, Codable {
+        /// The largest total heap any snapshot may show; `nil` means no limit.
+        public var maxHeap: ByteSize?
+
+        public init(maxHeap: ByteSize? = nil) {
+            self.maxHeap = maxHeap
+        }
+    }
+
+    /// How repeated steps are checked for leaks (`leak:`).
+    ///
+    /// A step with `repeat: N` is flagged when the heap grew by at least ``minGrowth`` from the snapshot after
+    /// its first round to the snapshot after its last round, and grew from one round to the next in at least
+    /// ``minRoundsFraction`` of the rounds.
+    public struct LeakCheck: Sendable, Hashable, Codable {
+        /// The default `min_growth`.
+        public static let defaultMinGrowth = ByteSize(bytes: 64 * 1024)
+        /// The default `min_rounds_fraction`.
+        public static let defaultMinRoundsFraction = 0.8
+
+        /// The least growth, first round to last, that counts as a leak.
+        public var minGrowth: ByteSize
+        /// The least fraction of rounds, in (0, 1], in which the heap must grow.
+        public var minRoundsFraction: Double
+
+        public init(
+            minGrowth: ByteSize = LeakCheck.defaultMinGrowth,
+            minRoundsFraction: Double = LeakCheck.defaultMinRoundsFraction
+        ) {
+            self.minGrowth = minGrowth
+            self.minRoundsFraction = minRoundsFraction
+        }
+    }
+}

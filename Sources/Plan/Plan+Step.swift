@@ -1,0 +1,162 @@
+extension Plan {
+    /// One step of a plan: exactly one kind of work, plus what to snapshot and check around it.
+    public struct Step: Sendable, Hashable, Codable {
+        /// The step's label, unique in the plan; snapshot files are named after ``SnapshotLabel/fileSafe(_:)``.
+        public var label: String
+        /// What the step does.
+        public var kind: Kind
+        /// How many times a `sql` or `sql_file` step runs; 1 for every other kind.
+        public var `repeat`: Int
+        /// What the step snapshots, with the plan's default already applied.
+        public var snapshots: StepSnapshots
+        /// The outcome the step must have; `nil` means every statement succeeds.
+        public var expect: Expectation?
+        /// The most the heap may grow across the step (after minus before); `nil` means no limit.
+        public var maxGrowth: ByteSize?
+        /// The connection the step runs on; `nil` means the plan's first connection.
+        public var connection: String?
+        /// How long the step may take; `nil` means no limit.
+        public var timeout: PlanDuration?
+
+        public init(
+            label: String,
+            kind: Kind,
+            repeat: Int = 1,
+            snapshots: StepSnapshots = StepSnapshots(),
+            expect: Expectation? = nil,
+            maxGrowth: ByteSize? = nil,
+            connection: String? = nil,
+            timeout: PlanDuration? = nil
+        ) {
+            self.label = label
+            self.kind = kind
+            self.repeat = `repeat`
+            self.snapshots = snapshots
+            self.expect = expect
+            self.maxGrowth = maxGrowth
+            self.connection = connection
+            self.timeout = timeout
+        }
+
+        /// The statements a `sql`, resolved `sql_file` or `parallel` step runs; empty for other kinds.
+        public var statements: [String] {
+            switch kind {
+            case .sql(let statements): return statements
+            case .sqlFile(let file): return file.statements ?? []
+            case .parallel(let parallel): return parallel.statements
+            case .snap, .sleep, .shell: return []
+            }
+        }
+    }
+
+    /// What a step does: exactly one of these keys.
+    public enum StepKind: Sendable, Hashable, Codable {
+        /// `sql:` statements run in order on the step's connection.
+        case sql(statements: [String])
+        /// `sql_file:` a file of statements, split on `;` (see ``SQLSplitter``).
+        case sqlFile(SQLFile)
+        /// `snap: LABEL`: a detailed snapshot of its own; the step's label is the value.
+        case snap
+        /// `sleep:` wait.
+        case sleep(PlanDuration)
+        /// `shell:` a command run with `/bin/sh -c`; `SNAPCTL_SOCKET` and friends are in its environment.
+        case shell(command: String)
+        /// `parallel:` the same statements on several connections at once.
+        case parallel(Parallel)
+
+        /// The plan key of this kind, e.g. `sql_file`.
+        public var key: String {
+            switch self {
+            case .sql: return "sql"
+            case .sqlFile: return "sql_file"
+            case .snap: return "snap"
+            case .sleep: return "sleep"
+            case .shell: return "shell"
+            case .parallel: return "parallel"
+            }
+        }
+    }
+
+    /// A file of SQL statements, named relative to the plan file.
+    public struct SQLFile: Sendable, Hashable, Codable {
+        /// The path as written in the plan.
+        public var path: String
+        /// The file's statements once resolved through ``Plan/LoadOptions/readFile``; `nil` before that.
+        public var statements: [String]?
+
+        public init(path: String, statements: [String]? = nil) {
+            self.path = path
+            self.statements = statements
+        }
+    }
+
+    /// The same statements run on several fresh connections at once (`parallel:`).
+    public struct Parallel: Sendable, Hashable, Codable {
+        /// How many connections, each made like the step's connection.
+        public var connections: Int
+        /// The statements each connection runs.
+        public var statements: [String]
+
+        public init(connections: Int, statements: [String]) {
+            self.connections = connections
+            self.statements = statements
+        }
+    }
+
+    /// What a step snapshots (`snapshots:` of a step).
+    public struct StepSnapshots: Sendable, Hashable, Codable {
+        /// The snapshot before the step.
+        public var before: SnapshotKind
+        /// The snapshot after the step (after each round of a repeated step).
+        public var after: SnapshotKind
+        /// The interval of light snapshots while the step runs; `nil` means none.
+        public var during: PlanDuration?
+
+        public init(before: SnapshotKind = .detailed, after: SnapshotKind = .detailed, during: PlanDuration? = nil) {
+            self.before = before
+            self.after = after
+            self.during = during
+        }
+
+        /// Before and after of the same kind, nothing during: what a plan-wide default or a shorthand string means.
+        public static func uniform(_ kind: SnapshotKind) -> StepSnapshots {
+            StepSnapshots(before: kind, after: kind)
+        }
+    }
+
+    /// The outcome a step must have (`expect:`); a step whose outcome differs fails the run.
+    public struct Expectation: Sendable, Hashable, Codable {
+        /// The error the step's last statement must fail with; `nil` means it must succeed.
+        public var error: ExpectedError?
+        /// The rows the last statement returns (or, without a result set, affects).
+        public var rows: Int?
+        /// The warnings the last statement raises.
+        public var warnings: Int?
+
+        public init(error: ExpectedError? = nil, rows: Int? = nil, warnings: Int? = nil) {
+            self.error = error
+            self.rows = rows
+            self.warnings = warnings
+        }
+    }
+
+    /// An expected server error: a numeric code (`error: 1146`) or an SQLSTATE (`error: "42S02"`).
+    public enum ExpectedError: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// A server error number, e.g. 1146 (`ER_NO_SUCH_TABLE`).
+        case code(Int)
+        /// A five-character SQLSTATE, e.g. `42S02`.
+        case sqlState(String)
+
+        public var description: String {
+            switch self {
+            case .code(let code): return String(code)
+            case .sqlState(let state): return state
+            }
+        }
+    }
+}
+
+extension Plan.Step {
+    /// What a step does.
+    public typealias Kind = Plan.StepKind
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@testable import Plan
-
-@Test func placeholderPlan() { #expect(Bool(true)) }
