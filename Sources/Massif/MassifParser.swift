@@ -162,9 +162,9 @@ public struct MassifParser: Sendable {
         switch state {
         case .desc:
             if let rest = text.after(Literal.desc) {
-                descLines.append(String(decoding: rest, as: UTF8.self))
+                descLines.append(try utf8(rest, line: text))
             } else if let rest = text.after(Literal.cmd) {
-                cmdLine = String(decoding: rest, as: UTF8.self)
+                cmdLine = try utf8(rest, line: text)
                 state = .timeUnit
             } else {
                 throw error(expected: expectation, line: text)
@@ -243,6 +243,16 @@ public struct MassifParser: Sendable {
         return value
     }
 
+    /// Text fields must be valid UTF-8: a replacement character would break the byte-for-byte round trip.
+    private func utf8(_ bytes: UnsafeBufferPointer<UInt8>, line text: UnsafeBufferPointer<UInt8>) throws(MassifError)
+        -> String
+    {
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            throw error(expected: "UTF-8 text", line: text)
+        }
+        return string
+    }
+
     // MARK: Trees
 
     private mutating func treeLine(_ text: UnsafeBufferPointer<UInt8>) throws(MassifError) -> Event? {
@@ -279,7 +289,6 @@ public struct MassifParser: Sendable {
             }
             pending.top = top
             stack.append(PartialNode(bytes: bytes, frame: nil, expected: childCount, line: lineNumber, children: []))
-            stack[0].children.reserveCapacity(childCount)
         } else {
             if depth >= Self.maximumDepth {
                 throw error(expected: "a tree at most \(Self.maximumDepth) levels deep", line: text)
@@ -317,7 +326,7 @@ public struct MassifParser: Sendable {
             }
             return frame
         }
-        let key = String(decoding: description, as: UTF8.self)
+        let key = try utf8(description, line: text)
         if let known = frames[key] { return known }
         guard let code = CodeFrame(text: key) else {
             throw error(expected: "a code frame (\"0x<address>: <function>\")", line: text)

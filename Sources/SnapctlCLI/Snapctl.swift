@@ -5,7 +5,7 @@ public struct Snapctl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "snapctl",
         abstract: "Profile MySQL and MariaDB heap growth per SQL step with Valgrind Massif.",
-        subcommands: []
+        subcommands: [MassifCommand.self]
     )
 
     public init() {}
