@@ -31,7 +31,7 @@ public struct MassifParser: Sendable {
     private var snapshotCount = 0
     private var pending = PendingSnapshot()
     private var stack: [PartialNode] = []
-    private var frames: [String: Frame] = [:]
+    private var frames = FrameInterner()
 
     private enum State {
         case desc
@@ -326,13 +326,13 @@ public struct MassifParser: Sendable {
             }
             return frame
         }
+        if let known = frames.find(description) { return known }
         let key = try utf8(description, line: text)
-        if let known = frames[key] { return known }
         guard let code = CodeFrame(text: key) else {
             throw error(expected: "a code frame (\"0x<address>: <function>\")", line: text)
         }
         let frame = Frame.code(code)
-        frames[key] = frame
+        frames.insert(description, frame)
         return frame
     }
 

@@ -25,30 +25,11 @@ public enum MassifRenderer {
 
     /// The whole file: header, chart of totals over time, table of snapshots, detailed trees.
     public static func render(_ file: MassifFile, options: Options = Options()) -> String {
-        var out = ""
-        out.reserveCapacity(4096 + file.snapshots.count * 120)
-        out += "Command:    \(file.header.cmd)\n"
-        out += "Massif:     \(file.header.desc)\n"
-        out += "Time unit:  \(timeUnitName(file.header.timeUnit))\n"
-        let peak = file.peakPosition ?? file.largestTotalPosition
-        if let peak {
-            let snapshot = file.snapshots[peak]
-            out += "Peak:       \(grouped(snapshot.totalBytes)) B total (\(formatBytes(snapshot.totalBytes))) "
-            out += "at snapshot \(snapshot.index), time \(grouped(snapshot.time))\n"
-        }
-        out += "\n"
-        chart(file, peak: peak, options: options, into: &out)
-        out += "\n"
-        table(file, into: &out)
+        var printer = MassifPrinter(header: file.header, options: options)
         for snapshot in file.snapshots {
-            guard let tree = snapshot.tree else { continue }
-            if let only = options.treeSnapshots, !only.contains(snapshot.index) { continue }
-            out += "\nsnapshot \(snapshot.index) (\(snapshot.kind.rawValue)) at \(grouped(snapshot.time)) "
-            out += "\(file.header.timeUnit.raw): \(grouped(snapshot.totalBytes)) B total, "
-            out += "nodes under \(formatPercent(options.threshold))% summed\n"
-            renderTree(tree, total: snapshot.totalBytes, threshold: options.threshold, into: &out)
+            printer.add(snapshot)
         }
-        return out
+        return printer.finish()
     }
 
     /// A tree with percentages of `total`, chains of single callers on one line.
@@ -90,7 +71,7 @@ public enum MassifRenderer {
             out += " "
             out += pad(grouped(child.bytes), 14)
             out += " "
-            out += String(repeating: "  ", count: indent)
+            indentation(indent, into: &out)
             out += line
             out += "\n"
             renderChildren(chain.children, indent: indent + 1, base: base, cutoff: cutoff, into: &out)
@@ -100,9 +81,13 @@ public enum MassifRenderer {
             out += " "
             out += pad(grouped(hiddenBytes), 14)
             out += " "
-            out += String(repeating: "  ", count: indent)
+            indentation(indent, into: &out)
             out += "(\(hiddenPlaces) \(hiddenPlaces == 1 ? "place" : "places") below the threshold)\n"
         }
+    }
+
+    private static func indentation(_ level: Int, into out: inout String) {
+        for _ in 0..<level { out += "  " }
     }
 
     /// A frame for display: function name, and the source line when known, or the object file (base name) for
@@ -115,12 +100,12 @@ public enum MassifRenderer {
             if let location = code.location {
                 if let object = code.object {
                     if code.isUnknown {
-                        let name = object.split(separator: "/").last.map(String.init) ?? object
+                        let name = object.lastIndex(of: "/").map { String(object[object.index(after: $0)...]) } ?? object
                         return "??? 0x\(String(code.address, radix: 16, uppercase: true)) (\(name))"
                     }
                     return code.function
                 }
-                let file = location.split(separator: "/").last.map(String.init) ?? location
+                let file = location.lastIndex(of: "/").map { String(location[location.index(after: $0)...]) } ?? location
                 return "\(code.function) (\(file))"
             }
             return code.function
@@ -129,26 +114,32 @@ public enum MassifRenderer {
 
     // MARK: Chart and table
 
-    private static func chart(_ file: MassifFile, peak: Int?, options: Options, into out: inout String) {
+    static func chart(
+        _ rows: [MassifPrinter.Row],
+        timeUnit: TimeUnit,
+        peak: Int?,
+        options: Options,
+        into out: inout String
+    ) {
         let width = max(8, options.chartWidth)
         let height = max(3, options.chartHeight)
-        let maxTotal = file.snapshots.map(\.totalBytes).max() ?? 0
-        let maxTime = max(file.snapshots.map(\.time).max() ?? 0, 1)
+        let maxTotal = rows.map(\.total).max() ?? 0
+        let maxTime = max(rows.map(\.time).max() ?? 0, 1)
         var columns = [Int](repeating: -1, count: width)
         var marks = [Character](repeating: " ", count: width)
-        for (position, snapshot) in file.snapshots.enumerated() {
-            let column = min(width - 1, Int(Double(max(0, snapshot.time)) / Double(maxTime) * Double(width - 1)))
-            let mark: Character = position == peak ? "#" : (snapshot.tree != nil ? "@" : ":")
-            if snapshot.totalBytes >= columns[column] || mark == "#" {
-                columns[column] = max(columns[column], snapshot.totalBytes)
+        for (position, row) in rows.enumerated() {
+            let column = min(width - 1, Int(Double(max(0, row.time)) / Double(maxTime) * Double(width - 1)))
+            let mark: Character = position == peak ? "#" : (row.kind != .empty ? "@" : ":")
+            if row.total >= columns[column] || mark == "#" {
+                columns[column] = max(columns[column], row.total)
                 if marks[column] != "#" { marks[column] = mark }
             }
         }
         let label = formatBytes(maxTotal)
         let labelWidth = max(label.count, 4)
-        for row in stride(from: height, through: 1, by: -1) {
-            let level = Double(maxTotal) * (Double(row) - 0.5) / Double(height)
-            out += pad(row == height ? label : "", labelWidth)
+        for line in stride(from: height, through: 1, by: -1) {
+            let level = Double(maxTotal) * (Double(line) - 0.5) / Double(height)
+            out += pad(line == height ? label : "", labelWidth)
             out += " |"
             for column in 0..<width {
                 let filled = columns[column] > 0 && Double(columns[column]) >= level
@@ -157,27 +148,27 @@ public enum MassifRenderer {
             out += "\n"
         }
         out += pad("0", labelWidth) + " +" + String(repeating: "-", count: width) + "> "
-        out += "\(grouped(maxTime)) \(file.header.timeUnit.raw)\n"
+        out += "\(grouped(maxTime)) \(timeUnit.raw)\n"
         out += String(repeating: " ", count: labelWidth + 2) + "# peak  @ detailed  : light\n"
     }
 
-    private static func table(_ file: MassifFile, into out: inout String) {
-        out += "    n          time(\(file.header.timeUnit.raw))         total(B)          heap(B)       extra(B)"
+    static func table(_ rows: [MassifPrinter.Row], timeUnit: TimeUnit, into out: inout String) {
+        out += "    n          time(\(timeUnit.raw))         total(B)          heap(B)       extra(B)"
         out += "      stacks(B)  kind\n"
-        for snapshot in file.snapshots {
-            out += pad(String(snapshot.index), 5)
+        for row in rows {
+            out += pad(String(row.index), 5)
             out += " "
-            out += pad(grouped(snapshot.time), 18)
+            out += pad(grouped(row.time), 18)
             out += " "
-            out += pad(grouped(snapshot.totalBytes), 16)
+            out += pad(grouped(row.total), 16)
             out += " "
-            out += pad(grouped(snapshot.heapBytes), 16)
+            out += pad(grouped(row.heap), 16)
             out += " "
-            out += pad(grouped(snapshot.extraBytes), 14)
+            out += pad(grouped(row.extra), 14)
             out += " "
-            out += pad(grouped(snapshot.stacksBytes), 14)
+            out += pad(grouped(row.stacks), 14)
             out += "  "
-            out += snapshot.kind.rawValue
+            out += row.kind.rawValue
             out += "\n"
         }
     }
@@ -301,7 +292,7 @@ public enum MassifRenderer {
         pad(formatPercent(Double(bytes) / Double(base) * 100) + "%", 7)
     }
 
-    private static func timeUnitName(_ unit: TimeUnit) -> String {
+    static func timeUnitName(_ unit: TimeUnit) -> String {
         switch unit {
         case .instructions: return "i (instructions executed)"
         case .milliseconds: return "ms (milliseconds)"
@@ -311,7 +302,7 @@ public enum MassifRenderer {
 
     /// Right-aligns `text` in `width` columns.
     static func pad(_ text: String, _ width: Int) -> String {
-        let count = text.count
+        let count = text.utf8.count
         return count >= width ? text : String(repeating: " ", count: width - count) + text
     }
 }

@@ -15,6 +15,19 @@ public struct MassifCommand: AsyncParsableCommand {
     /// Reads and parses one file; a missing file or a directory is a `MassifError` like a bad line, so every
     /// failure prints as `FILE[:LINE]: expected ..., got ...`.
     static func load(_ path: String) throws(MassifError) -> MassifFile {
+        var parser = MassifParser(fileName: path)
+        try stream(path, into: &parser) { _ in }
+        return try parser.collect()
+    }
+
+    /// Feeds the file to `parser` in 1 MiB chunks, passing each event to `handle` as soon as it is complete;
+    /// the parser is left at end of input with no event pending. Memory stays at one chunk plus what the
+    /// caller keeps.
+    static func stream(
+        _ path: String,
+        into parser: inout MassifParser,
+        _ handle: (MassifParser.Event) -> Void
+    ) throws(MassifError) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MassifError(fileName: path, line: nil, expected: "a massif file", found: "no such file")
@@ -22,10 +35,22 @@ public struct MassifCommand: AsyncParsableCommand {
         if isDirectory.boolValue {
             throw MassifError(fileName: path, line: nil, expected: "a massif file", found: "a directory")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let input = FileHandle(forReadingAtPath: path) else {
             throw MassifError(fileName: path, line: nil, expected: "a readable massif file", found: "an unreadable file")
         }
-        return try MassifFile.parse([UInt8](data), fileName: path)
+        defer { try? input.close() }
+        while true {
+            let chunk: Data?
+            do {
+                chunk = try input.read(upToCount: 1 << 20)
+            } catch {
+                throw MassifError(fileName: path, line: nil, expected: "a readable massif file", found: "\(error)")
+            }
+            guard let chunk, !chunk.isEmpty else { break }
+            parser.feed([UInt8](chunk))
+            while let event = try parser.next() { handle(event) }
+        }
+        parser.endInput()
     }
 
     /// Runs `body`, writing its output to standard output; a `MassifError` goes to standard error with exit 1.

@@ -24,9 +24,18 @@ struct MassifPrintCommand: ParsableCommand {
     }
 
     func output() throws(MassifError) -> String {
-        let parsed = try MassifCommand.load(file)
         let options = MassifRenderer.Options(threshold: threshold, treeSnapshots: snapshot.isEmpty ? nil : Set(snapshot))
-        return MassifRenderer.render(parsed, options: options)
+        var parser = MassifParser(fileName: file)
+        var printer: MassifPrinter?
+        func take(_ event: MassifParser.Event) {
+            switch event {
+            case .header(let header): printer = MassifPrinter(header: header, options: options)
+            case .snapshot(let snapshot): printer?.add(snapshot)
+            }
+        }
+        try MassifCommand.stream(file, into: &parser, take)
+        while let event = try parser.next() { take(event) }
+        return printer?.finish() ?? ""
     }
 
     func run() throws {
