@@ -30,7 +30,8 @@ extension HeapTree {
         return changed ? mergeSiblings(result) : result
     }
 
-    private static func isWrapper(_ code: CodeFrame, _ folding: AllocatorFolding, _ cache: inout [String: Bool]) -> Bool {
+    private static func isWrapper(_ code: CodeFrame, _ folding: AllocatorFolding, _ cache: inout [String: Bool]) -> Bool
+    {
         if let known = cache[code.text] { return known }
         let answer = folding.isWrapper(code)
         cache[code.text] = answer
@@ -98,8 +99,12 @@ extension HeapTree {
             onPath[key, default: 0] -= 1
         }
         for child in tree.children { visit(child, depth: 1) }
-        return inclusive.map { FunctionTotal(function: $0.key, inclusiveBytes: $0.value, directBytes: direct[$0.key] ?? 0) }
-            .sorted { $0.inclusiveBytes != $1.inclusiveBytes ? $0.inclusiveBytes > $1.inclusiveBytes : $0.function < $1.function }
+        return inclusive.map {
+            FunctionTotal(function: $0.key, inclusiveBytes: $0.value, directBytes: direct[$0.key] ?? 0)
+        }
+        .sorted {
+            $0.inclusiveBytes != $1.inclusiveBytes ? $0.inclusiveBytes > $1.inclusiveBytes : $0.function < $1.function
+        }
     }
 
     /// The aggregation key of a frame: the function name, or the whole description for `???`; nil for

@@ -244,7 +244,10 @@ public struct MassifParser: Sendable {
     }
 
     /// Text fields must be valid UTF-8: a replacement character would break the byte-for-byte round trip.
-    private func utf8(_ bytes: UnsafeBufferPointer<UInt8>, line text: UnsafeBufferPointer<UInt8>) throws(MassifError)
+    private func utf8(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        line text: UnsafeBufferPointer<UInt8>
+    ) throws(MassifError)
         -> String
     {
         guard let string = String(validating: bytes, as: UTF8.self) else {

@@ -62,7 +62,8 @@ public struct MassifPrinter: Sendable {
         let peak = self.peak
         if let peak {
             let row = rows[peak]
-            out += "Peak:       \(MassifRenderer.grouped(row.total)) B total (\(MassifRenderer.formatBytes(row.total))) "
+            out +=
+                "Peak:       \(MassifRenderer.grouped(row.total)) B total (\(MassifRenderer.formatBytes(row.total))) "
             out += "at snapshot \(row.index), time \(MassifRenderer.grouped(row.time))\n"
         }
         out += "\n"

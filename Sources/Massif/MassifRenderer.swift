@@ -15,7 +15,12 @@ public enum MassifRenderer {
         /// Print trees of these snapshot indexes only; nil for every detailed snapshot.
         public var treeSnapshots: Set<Int>?
 
-        public init(threshold: Double = 1.0, chartWidth: Int = 64, chartHeight: Int = 12, treeSnapshots: Set<Int>? = nil) {
+        public init(
+            threshold: Double = 1.0,
+            chartWidth: Int = 64,
+            chartHeight: Int = 12,
+            treeSnapshots: Set<Int>? = nil
+        ) {
             self.threshold = threshold
             self.chartWidth = chartWidth
             self.chartHeight = chartHeight
@@ -62,7 +67,8 @@ public enum MassifRenderer {
             }
             var chain = child
             var line = describe(chain.frame)
-            while chain.children.count == 1, chain.children[0].bytes == chain.bytes, chain.children[0].frame.code != nil {
+            while chain.children.count == 1, chain.children[0].bytes == chain.bytes, chain.children[0].frame.code != nil
+            {
                 chain = chain.children[0]
                 line += " <- "
                 line += describe(chain.frame)
@@ -100,12 +106,14 @@ public enum MassifRenderer {
             if let location = code.location {
                 if let object = code.object {
                     if code.isUnknown {
-                        let name = object.lastIndex(of: "/").map { String(object[object.index(after: $0)...]) } ?? object
+                        let name =
+                            object.lastIndex(of: "/").map { String(object[object.index(after: $0)...]) } ?? object
                         return "??? 0x\(String(code.address, radix: 16, uppercase: true)) (\(name))"
                     }
                     return code.function
                 }
-                let file = location.lastIndex(of: "/").map { String(location[location.index(after: $0)...]) } ?? location
+                let file =
+                    location.lastIndex(of: "/").map { String(location[location.index(after: $0)...]) } ?? location
                 return "\(code.function) (\(file))"
             }
             return code.function
@@ -177,10 +185,17 @@ public enum MassifRenderer {
 
     /// A diff: totals, then the `top` largest changes by function and by call path, then what appeared and
     /// vanished. A totals-only diff says why.
-    public static func render(_ diff: SnapshotDiff, top: Int = 10, beforeName: String = "before", afterName: String = "after") -> String {
+    public static func render(
+        _ diff: SnapshotDiff,
+        top: Int = 10,
+        beforeName: String = "before",
+        afterName: String = "after"
+    ) -> String {
         var out = "snapshot \(diff.beforeIndex) of \(beforeName) -> snapshot \(diff.afterIndex) of \(afterName)\n\n"
         out += "          " + pad("before", 16) + " " + pad("after", 16) + " " + pad("delta", 16) + "\n"
-        for (name, change) in [("heap", diff.heap), ("extra", diff.extra), ("stacks", diff.stacks), ("total", diff.total)] {
+        for (name, change) in [
+            ("heap", diff.heap), ("extra", diff.extra), ("stacks", diff.stacks), ("total", diff.total),
+        ] {
             out += name.padding(8) + "  " + pad(grouped(change.before), 16) + " " + pad(grouped(change.after), 16) + " "
             out += pad(signed(change.delta), 16) + percentChange(change) + "\n"
         }

@@ -56,9 +56,17 @@ public struct MassifSummary: Sendable, Hashable, Codable {
             )
         }
         if let position = file.peakPosition {
-            peak = Peak(index: file.snapshots[position].index, totalBytes: file.snapshots[position].totalBytes, recorded: true)
+            peak = Peak(
+                index: file.snapshots[position].index,
+                totalBytes: file.snapshots[position].totalBytes,
+                recorded: true
+            )
         } else if let position = file.largestTotalPosition {
-            peak = Peak(index: file.snapshots[position].index, totalBytes: file.snapshots[position].totalBytes, recorded: false)
+            peak = Peak(
+                index: file.snapshots[position].index,
+                totalBytes: file.snapshots[position].totalBytes,
+                recorded: false
+            )
         } else {
             peak = nil
         }

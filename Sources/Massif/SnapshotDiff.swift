@@ -142,7 +142,9 @@ public struct SnapshotDiff: Sendable, Hashable, Codable {
         paths = pathEntries
 
         var beforeFunctions: [String: Int] = [:]
-        for entry in beforeTree.functionTotals(folding: .none) { beforeFunctions[entry.function] = entry.inclusiveBytes }
+        for entry in beforeTree.functionTotals(folding: .none) {
+            beforeFunctions[entry.function] = entry.inclusiveBytes
+        }
         var functionEntries: [FunctionEntry] = []
         var seen: Set<String> = []
         for entry in afterTree.functionTotals(folding: .none) {

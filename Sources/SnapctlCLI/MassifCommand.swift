@@ -7,7 +7,9 @@ public struct MassifCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "massif",
         abstract: "Read, compare and merge Valgrind Massif files.",
-        subcommands: [MassifPrintCommand.self, MassifSummaryCommand.self, MassifDiffCommand.self, MassifMergeCommand.self]
+        subcommands: [
+            MassifPrintCommand.self, MassifSummaryCommand.self, MassifDiffCommand.self, MassifMergeCommand.self,
+        ]
     )
 
     public init() {}
@@ -16,8 +18,20 @@ public struct MassifCommand: AsyncParsableCommand {
     /// failure prints as `FILE[:LINE]: expected ..., got ...`.
     static func load(_ path: String) throws(MassifError) -> MassifFile {
         var parser = MassifParser(fileName: path)
-        try stream(path, into: &parser) { _ in }
-        return try parser.collect()
+        var header: MassifHeader?
+        var snapshots: [Snapshot] = []
+        func take(_ event: MassifParser.Event) {
+            switch event {
+            case .header(let value): header = value
+            case .snapshot(let snapshot): snapshots.append(snapshot)
+            }
+        }
+        try stream(path, into: &parser, take)
+        while let event = try parser.next() { take(event) }
+        guard let header else {
+            throw MassifError(fileName: path, line: nil, expected: "a massif header", found: "end of file")
+        }
+        return MassifFile(header: header, snapshots: snapshots)
     }
 
     /// Feeds the file to `parser` in 1 MiB chunks, passing each event to `handle` as soon as it is complete;
@@ -36,7 +50,12 @@ public struct MassifCommand: AsyncParsableCommand {
             throw MassifError(fileName: path, line: nil, expected: "a massif file", found: "a directory")
         }
         guard let input = FileHandle(forReadingAtPath: path) else {
-            throw MassifError(fileName: path, line: nil, expected: "a readable massif file", found: "an unreadable file")
+            throw MassifError(
+                fileName: path,
+                line: nil,
+                expected: "a readable massif file",
+                found: "an unreadable file"
+            )
         }
         defer { try? input.close() }
         while true {

@@ -24,7 +24,10 @@ struct MassifPrintCommand: ParsableCommand {
     }
 
     func output() throws(MassifError) -> String {
-        let options = MassifRenderer.Options(threshold: threshold, treeSnapshots: snapshot.isEmpty ? nil : Set(snapshot))
+        let options = MassifRenderer.Options(
+            threshold: threshold,
+            treeSnapshots: snapshot.isEmpty ? nil : Set(snapshot)
+        )
         var parser = MassifParser(fileName: file)
         var printer: MassifPrinter?
         func take(_ event: MassifParser.Event) {

@@ -82,9 +82,17 @@ import Testing
         #expect(file.snapshots.contains { $0.tree != nil })
 
         let rows = try Tools.msPrintTable(output)
-        #expect(rows.count == file.snapshots.count, "ms_print lists \(rows.count) snapshots, we read \(file.snapshots.count)")
+        #expect(
+            rows.count == file.snapshots.count,
+            "ms_print lists \(rows.count) snapshots, we read \(file.snapshots.count)"
+        )
         for (row, snapshot) in zip(rows, file.snapshots) {
-            #expect(row == [snapshot.index, snapshot.time, snapshot.totalBytes, snapshot.heapBytes, snapshot.extraBytes, snapshot.stacksBytes])
+            #expect(
+                row == [
+                    snapshot.index, snapshot.time, snapshot.totalBytes, snapshot.heapBytes, snapshot.extraBytes,
+                    snapshot.stacksBytes,
+                ]
+            )
         }
 
         for snapshot in file.snapshots {
@@ -112,9 +120,11 @@ import Testing
             // Pool<T>::add is inlined into main: Valgrind names the inlined frame by its short name.
             #expect(allNodes.contains { $0.frame.code?.function == "add" })
             // An inlined call: a child at the same code address as its parent.
-            #expect(allNodes.contains { node in
-                node.children.contains { $0.frame.code?.address == node.frame.code?.address }
-            })
+            #expect(
+                allNodes.contains { node in
+                    node.children.contains { $0.frame.code?.address == node.frame.code?.address }
+                }
+            )
         default:
             #expect(file.header.timeUnit == .instructions)
             #expect(trees.allSatisfy { $0.top == .heapAllocationFunctions })
@@ -166,14 +176,19 @@ enum Tools {
         try handle.close()
         let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(output.suffix(2000))")
+            throw Failure(
+                description:
+                    "\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(output.suffix(2000))"
+            )
         }
         return output
     }
 
     /// Compiles the variant's program and runs it under Massif; returns the massif file.
     static func massif(_ variant: GeneratedMassifFileTests.Variant, in directory: URL) throws -> URL {
-        let source = directory.appendingPathComponent(variant.cplusplus ? "prog-\(variant.name).cc" : "prog-\(variant.name).c")
+        let source = directory.appendingPathComponent(
+            variant.cplusplus ? "prog-\(variant.name).cc" : "prog-\(variant.name).c"
+        )
         try (variant.cplusplus ? GeneratedMassifFileTests.cxxProgram : GeneratedMassifFileTests.cProgram)
             .write(to: source, atomically: true, encoding: .utf8)
         let binary = directory.appendingPathComponent("prog-\(variant.name)")
@@ -181,7 +196,9 @@ enum Tools {
         try run(compiler + ["-o", binary.path, source.path], in: directory)
         let output = directory.appendingPathComponent("massif-\(variant.name).out")
         try run(
-            ["valgrind", "--tool=massif", "--vgdb=no", "--massif-out-file=\(output.path)"] + variant.options + [binary.path],
+            ["valgrind", "--tool=massif", "--vgdb=no", "--massif-out-file=\(output.path)"] + variant.options + [
+                binary.path
+            ],
             in: directory
         )
         return output

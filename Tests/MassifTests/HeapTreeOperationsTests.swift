@@ -11,9 +11,13 @@ import Testing
                 bytes: 600,
                 frame: code("0x10: my_malloc (in /usr/sbin/mariadbd)"),
                 children: [
-                    HeapNode(bytes: 400, frame: code("0x20: a() (in /usr/sbin/mariadbd)"), children: [
-                        HeapNode(bytes: 400, frame: code("0x90: main (m.c:1)"))
-                    ]),
+                    HeapNode(
+                        bytes: 400,
+                        frame: code("0x20: a() (in /usr/sbin/mariadbd)"),
+                        children: [
+                            HeapNode(bytes: 400, frame: code("0x90: main (m.c:1)"))
+                        ]
+                    ),
                     HeapNode(bytes: 150, frame: code("0x30: b (in /usr/sbin/mariadbd)")),
                     HeapNode(bytes: 30, frame: .belowThreshold(places: 3, thresholdHundredths: 100)),
                 ]
@@ -22,11 +26,19 @@ import Testing
                 bytes: 300,
                 frame: code("0x40: alloc_root (in /usr/sbin/mariadbd)"),
                 children: [
-                    HeapNode(bytes: 300, frame: code("0x11: my_malloc (in /usr/sbin/mariadbd)"), children: [
-                        HeapNode(bytes: 300, frame: code("0x20: a() (in /usr/sbin/mariadbd)"), children: [
-                            HeapNode(bytes: 300, frame: code("0x90: main (m.c:1)"))
-                        ])
-                    ])
+                    HeapNode(
+                        bytes: 300,
+                        frame: code("0x11: my_malloc (in /usr/sbin/mariadbd)"),
+                        children: [
+                            HeapNode(
+                                bytes: 300,
+                                frame: code("0x20: a() (in /usr/sbin/mariadbd)"),
+                                children: [
+                                    HeapNode(bytes: 300, frame: code("0x90: main (m.c:1)"))
+                                ]
+                            )
+                        ]
+                    )
                 ]
             ),
             HeapNode(bytes: 50, frame: code("0x50: c (c.c:7)")),
@@ -94,12 +106,23 @@ import Testing
         #expect(byName["main"]?.directBytes == 0)
         #expect(byName["c"]?.inclusiveBytes == 50)
         #expect(totals.first?.function == "a()" || totals.first?.function == "main")
-        let recursive = HeapTree(bytes: 100, children: [
-            HeapNode(bytes: 100, frame: code("0x1: f (f.c:1)"), children: [
-                HeapNode(bytes: 100, frame: code("0x2: f (f.c:2)"))
-            ])
-        ])
-        #expect(recursive.functionTotals(folding: .none) == [FunctionTotal(function: "f", inclusiveBytes: 100, directBytes: 100)])
+        let recursive = HeapTree(
+            bytes: 100,
+            children: [
+                HeapNode(
+                    bytes: 100,
+                    frame: code("0x1: f (f.c:1)"),
+                    children: [
+                        HeapNode(bytes: 100, frame: code("0x2: f (f.c:2)"))
+                    ]
+                )
+            ]
+        )
+        #expect(
+            recursive.functionTotals(folding: .none) == [
+                FunctionTotal(function: "f", inclusiveBytes: 100, directBytes: 100)
+            ]
+        )
     }
 
     @Test func topSitesAreTheLargestFirstRealCallers() {
@@ -116,6 +139,8 @@ import Testing
         #expect(folded.bytes == tree.bytes)
         // Folding moves bytes around but loses none.
         #expect(folded.children.reduce(0) { $0 + $1.bytes } + folded.exclusiveBytes == tree.bytes)
-        #expect(!folded.children.contains { $0.frame.code?.function == "my_multi_malloc_large" && !$0.children.isEmpty })
+        #expect(
+            !folded.children.contains { $0.frame.code?.function == "my_multi_malloc_large" && !$0.children.isEmpty }
+        )
     }
 }

@@ -24,7 +24,10 @@ import Testing
                 let file = try MassifFile.parse(input, fileName: "fuzz")
                 accepted += 1
                 let roundTrips = file.serialized() == input
-                #expect(roundTrips, "round \(round) accepted but did not round-trip: \(String(decoding: input, as: UTF8.self))")
+                #expect(
+                    roundTrips,
+                    "round \(round) accepted but did not round-trip: \(String(decoding: input, as: UTF8.self))"
+                )
             } catch {
                 rejected += 1
                 let lineCount = input.count { $0 == 0x0A } + 1

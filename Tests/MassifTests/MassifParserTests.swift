@@ -90,17 +90,19 @@ import Testing
         #expect(file.snapshots.filter { $0.kind == .peak }.count == 1)
     }
 
-    @Test(arguments: [
-        ("0x10000B0: my_malloc (in /usr/sbin/mariadbd)", "my_malloc", "in /usr/sbin/mariadbd"),
-        ("0x52A7249: (below main) (libc_start_call_main.h:58)", "(below main)", "libc_start_call_main.h:58"),
-        (
-            "0x849292: process_key_caches(int (*)(char const*, st_key_cache*, void*), void*) (in /usr/sbin/mariadbd)",
-            "process_key_caches(int (*)(char const*, st_key_cache*, void*), void*)", "in /usr/sbin/mariadbd"
-        ),
-        ("0x1: f(int)", "f(int)", nil),
-        ("0xAB: ???", "???", nil),
-        ("0x401136: main (a.c:12)", "main", "a.c:12"),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("0x10000B0: my_malloc (in /usr/sbin/mariadbd)", "my_malloc", "in /usr/sbin/mariadbd"),
+            ("0x52A7249: (below main) (libc_start_call_main.h:58)", "(below main)", "libc_start_call_main.h:58"),
+            (
+                "0x849292: process_key_caches(int (*)(char const*, st_key_cache*, void*), void*) (in /usr/sbin/mariadbd)",
+                "process_key_caches(int (*)(char const*, st_key_cache*, void*), void*)", "in /usr/sbin/mariadbd"
+            ),
+            ("0x1: f(int)", "f(int)", nil),
+            ("0xAB: ???", "???", nil),
+            ("0x401136: main (a.c:12)", "main", "a.c:12"),
+        ] as [(String, String, String?)]
+    )
     func codeFramesSplitIntoFunctionAndLocation(text: String, function: String, location: String?) throws {
         let frame = try #require(CodeFrame(text: text))
         #expect(frame.function == function)
@@ -158,12 +160,22 @@ import Testing
     /// Each bad input, the line the error must name and a fragment of its message.
     static let badInputs: [(name: String, text: String, line: Int?, message: String)] = [
         ("empty file", "", 1, "expected a \"desc:\" line, got end of file"),
-        ("binary garbage", "\u{7F}ELF\u{02}\u{01}\u{01}\u{00}\n\u{00}\u{00}\n", 1, "got \"\\x7FELF\\x02\\x01\\x01\\x00\""),
-        ("no cmd", "desc: x\ntime_unit: i\n", 2, "expected a \"desc:\" or \"cmd:\" line"),
-        ("unknown time unit", "desc: x\ncmd: y\ntime_unit: s\n", 3, "expected a \"time_unit: i|ms|B\" line, got \"time_unit: s\""),
-        ("no snapshot", "desc: x\ncmd: y\ntime_unit: i\n", 4, "expected a snapshot (\"#-----------\"), got end of file"),
         (
-            "fields out of order", minimal.replacingOccurrences(of: "time=10\nmem_heap_B=300\n", with: "mem_heap_B=300\ntime=10\n"),
+            "binary garbage", "\u{7F}ELF\u{02}\u{01}\u{01}\u{00}\n\u{00}\u{00}\n", 1,
+            "got \"\\x7FELF\\x02\\x01\\x01\\x00\""
+        ),
+        ("no cmd", "desc: x\ntime_unit: i\n", 2, "expected a \"desc:\" or \"cmd:\" line"),
+        (
+            "unknown time unit", "desc: x\ncmd: y\ntime_unit: s\n", 3,
+            "expected a \"time_unit: i|ms|B\" line, got \"time_unit: s\""
+        ),
+        (
+            "no snapshot", "desc: x\ncmd: y\ntime_unit: i\n", 4,
+            "expected a snapshot (\"#-----------\"), got end of file"
+        ),
+        (
+            "fields out of order",
+            minimal.replacingOccurrences(of: "time=10\nmem_heap_B=300\n", with: "mem_heap_B=300\ntime=10\n"),
             15, "expected a \"time=\" line, got \"mem_heap_B=300\""
         ),
         (
@@ -186,7 +198,10 @@ import Testing
             "child count desynchronised", minimal.replacingOccurrences(of: " n1: 200", with: " n0: 200"),
             22, "expected child 2 of 2 of the node at line 20, indented by 1 space, got \"  n0: 200"
         ),
-        ("truncated in a tree", String(minimal.dropLast(50)), 23, "expected a line ending in a newline, got end of file"),
+        (
+            "truncated in a tree", String(minimal.dropLast(50)), 23,
+            "expected a line ending in a newline, got end of file"
+        ),
         (
             "truncated after a field", String(minimal.components(separatedBy: "mem_heap_extra_B=8")[0]),
             17, "expected a \"mem_heap_extra_B=\" line, got end of file"
@@ -196,7 +211,8 @@ import Testing
             11, "expected \"empty\", \"detailed\" or \"peak\" after \"heap_tree=\""
         ),
         (
-            "node larger than the total", minimal.replacingOccurrences(of: "n0: 200 0x401150", with: "n0: 900 0x401150"),
+            "node larger than the total",
+            minimal.replacingOccurrences(of: "n0: 200 0x401150", with: "n0: 900 0x401150"),
             22, "expected a node of at most the snapshot's total, 308 bytes"
         ),
         (
@@ -215,10 +231,22 @@ import Testing
             "below threshold wording", minimal.replacingOccurrences(of: "2 places, all", with: "2 place,"),
             23, "below massif's threshold (<t>%)"
         ),
-        ("comment line", minimal.replacingOccurrences(of: "time=0\n", with: "# note\ntime=0\n"), 7, "expected a \"time=\" line, got \"# note\""),
-        ("blank line", minimal.replacingOccurrences(of: "time=0\n", with: "\ntime=0\n"), 7, "expected a \"time=\" line, got \"\""),
-        ("number overflow", minimal.replacingOccurrences(of: "time=0", with: "time=99999999999999999999"), 7, "expected a number"),
-        ("bad indentation", minimal.replacingOccurrences(of: "  n0: 200", with: "   n0: 200"), 22, "indented by 2 spaces"),
+        (
+            "comment line", minimal.replacingOccurrences(of: "time=0\n", with: "# note\ntime=0\n"), 7,
+            "expected a \"time=\" line, got \"# note\""
+        ),
+        (
+            "blank line", minimal.replacingOccurrences(of: "time=0\n", with: "\ntime=0\n"), 7,
+            "expected a \"time=\" line, got \"\""
+        ),
+        (
+            "number overflow", minimal.replacingOccurrences(of: "time=0", with: "time=99999999999999999999"), 7,
+            "expected a number"
+        ),
+        (
+            "bad indentation", minimal.replacingOccurrences(of: "  n0: 200", with: "   n0: 200"), 22,
+            "indented by 2 spaces"
+        ),
     ]
 
     @Test(arguments: badInputs.indices)

@@ -5,8 +5,13 @@ import Testing
 @Suite struct SnapshotDiffTests {
     static func snapshot(_ index: Int, _ tree: HeapTree?, extra: Int = 8) -> Snapshot {
         Snapshot(
-            index: index, time: index * 10, heapBytes: tree?.bytes ?? 500, extraBytes: extra, stacksBytes: 0,
-            kind: tree == nil ? .empty : .detailed, tree: tree
+            index: index,
+            time: index * 10,
+            heapBytes: tree?.bytes ?? 500,
+            extraBytes: extra,
+            stacksBytes: 0,
+            kind: tree == nil ? .empty : .detailed,
+            tree: tree
         )
     }
 
@@ -22,18 +27,32 @@ import Testing
     }
 
     @Test func growthAppearedAndVanished() {
-        let before = HeapTree(bytes: 300, children: [
-            HeapNode(bytes: 200, frame: code("0x10: my_malloc (in m)"), children: [
-                HeapNode(bytes: 200, frame: code("0x20: keep (k.c:1)"))
-            ]),
-            HeapNode(bytes: 100, frame: code("0x30: gone (g.c:1)")),
-        ])
-        let after = HeapTree(bytes: 1250, children: [
-            HeapNode(bytes: 1000, frame: code("0x11: my_malloc (in m)"), children: [
-                HeapNode(bytes: 1000, frame: code("0x40: sort (s.c:1)"))
-            ]),
-            HeapNode(bytes: 250, frame: code("0x20: keep (k.c:1)")),
-        ])
+        let before = HeapTree(
+            bytes: 300,
+            children: [
+                HeapNode(
+                    bytes: 200,
+                    frame: code("0x10: my_malloc (in m)"),
+                    children: [
+                        HeapNode(bytes: 200, frame: code("0x20: keep (k.c:1)"))
+                    ]
+                ),
+                HeapNode(bytes: 100, frame: code("0x30: gone (g.c:1)")),
+            ]
+        )
+        let after = HeapTree(
+            bytes: 1250,
+            children: [
+                HeapNode(
+                    bytes: 1000,
+                    frame: code("0x11: my_malloc (in m)"),
+                    children: [
+                        HeapNode(bytes: 1000, frame: code("0x40: sort (s.c:1)"))
+                    ]
+                ),
+                HeapNode(bytes: 250, frame: code("0x20: keep (k.c:1)")),
+            ]
+        )
         let diff = SnapshotDiff(before: Self.snapshot(1, before), after: Self.snapshot(2, after))
         #expect(!diff.isTotalsOnly)
         #expect(diff.heap == SnapshotDiff.Change(before: 300, after: 1250))
@@ -49,12 +68,14 @@ import Testing
         #expect(unfolded.functions.contains { $0.function == "my_malloc" && $0.change.delta == 800 })
 
         let big = SnapshotDiff(
-            before: Self.snapshot(1, before), after: Self.snapshot(2, after),
+            before: Self.snapshot(1, before),
+            after: Self.snapshot(2, after),
             threshold: .init(minimumBytes: 60, minimumPercent: 0)
         )
         #expect(big.paths.map(\.change.delta) == [1000, -100])
         let percent = SnapshotDiff(
-            before: Self.snapshot(1, before), after: Self.snapshot(2, after),
+            before: Self.snapshot(1, before),
+            after: Self.snapshot(2, after),
             threshold: .init(minimumBytes: 1, minimumPercent: 10)
         )
         #expect(percent.paths.map(\.change.delta) == [1000])
