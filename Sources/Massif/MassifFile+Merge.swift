@@ -5,8 +5,10 @@ extension MassifFile {
     /// * The header (desc, cmd, time unit) is the first file's.
     /// * Every file must use the same time unit: times in instructions, milliseconds and bytes cannot share one
     ///   axis, so a mismatch throws (naming the file, from `names`, and both units).
-    /// * Times are kept as they are. Snapshots taken from one run (what snapctl merges) are in time order;
-    ///   `ms_print.in` assumes that for its graph.
+    /// * Times are kept while they do not go back: snapshots of one run (what snapctl merges) are in time order.
+    ///   When a file starts earlier than the previous one ended (another run), its times are shifted to start
+    ///   where the previous file ended, because `ms_print.in` takes the last snapshot's time as the end of its
+    ///   graph's axis and misdraws (with warnings) any snapshot beyond it.
     /// * At most one snapshot stays `peak` (`ms_print.in` remembers a single peak): the peak with the largest
     ///   total, the first one on ties; other peaks become `detailed`, keeping their trees.
     /// * No input throws: a massif file needs at least one snapshot.
@@ -30,8 +32,11 @@ extension MassifFile {
                     found: "time_unit \(file.header.timeUnit.raw)"
                 )
             }
+            let previousEnd = snapshots.last?.time ?? 0
+            let shift = max(0, previousEnd - (file.snapshots.first?.time ?? previousEnd))
             for var snapshot in file.snapshots {
                 snapshot.index = snapshots.count
+                snapshot.time += shift
                 snapshots.append(snapshot)
             }
         }

@@ -143,6 +143,7 @@ import Testing
         try Data(merged.serialized()).write(to: output)
         let rows = try Tools.msPrintTable(output)
         #expect(rows.count == files[0].snapshots.count + files[1].snapshots.count)
+        #expect(!(try Tools.run(["ms_print", output.path], in: directory)).contains("uninitialized"))
         #expect(rows.map { $0[0] } == Array(0..<rows.count))
     }
 }

@@ -16,6 +16,9 @@ import Testing
         #expect(merged.snapshots.filter { $0.kind == .peak }.count == 1)
         let peak = try #require(merged.peakPosition)
         #expect(merged.snapshots[peak].totalBytes == 64_506_440)
+        // b ends at 90,772,283; a starts at 0 and is shifted to start there; c is shifted after a.
+        #expect(merged.snapshots[1].time == b.snapshots[0].time + a.snapshots[0].time)
+        #expect(merged.snapshots.map(\.time) == merged.snapshots.map(\.time).sorted())
         let reparsed = try MassifFile.parse(merged.serialized(), fileName: "merged")
         #expect(reparsed == merged)
     }
