@@ -5,7 +5,9 @@ public struct Snapctl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "snapctl",
         abstract: "Profile MySQL and MariaDB heap growth per SQL step with Valgrind Massif.",
-        subcommands: [MonitorCommand.self]
+
+        subcommands: [MonitorCommand.self, MassifCommand.self]
+
     )
 
     public init() {}

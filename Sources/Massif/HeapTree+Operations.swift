@@ -1,0 +1,162 @@
+extension HeapTree {
+    /// The tree with allocator wrappers removed: each wrapper node is replaced by its callers, and siblings that
+    /// then describe the same frame are merged (bytes added, callers merged recursively), so growth is
+    /// attributed to the first real caller. Below-threshold aggregates among the same siblings are merged too.
+    /// Bytes a wrapper allocated with no recorded caller stay on a node of its own.
+    public func folded(by folding: AllocatorFolding) -> HeapTree {
+        if folding.functions.isEmpty { return self }
+        var cache: [String: Bool] = [:]
+        return HeapTree(top: top, bytes: bytes, children: Self.fold(children, folding, &cache))
+    }
+
+    private static func fold(
+        _ nodes: [HeapNode],
+        _ folding: AllocatorFolding,
+        _ cache: inout [String: Bool]
+    ) -> [HeapNode] {
+        var result: [HeapNode] = []
+        var changed = false
+        for node in nodes {
+            if case .code(let code) = node.frame, isWrapper(code, folding, &cache) {
+                changed = true
+                result.append(contentsOf: fold(node.children, folding, &cache))
+                let own = node.exclusiveBytes
+                if own > 0 { result.append(HeapNode(bytes: own, frame: node.frame)) }
+            } else {
+                let children = fold(node.children, folding, &cache)
+                result.append(HeapNode(bytes: node.bytes, frame: node.frame, children: children))
+            }
+        }
+        return changed ? mergeSiblings(result) : result
+    }
+
+    private static func isWrapper(_ code: CodeFrame, _ folding: AllocatorFolding, _ cache: inout [String: Bool]) -> Bool
+    {
+        if let known = cache[code.text] { return known }
+        let answer = folding.isWrapper(code)
+        cache[code.text] = answer
+        return answer
+    }
+
+    /// Merges siblings with the same frame (and all below-threshold aggregates), then sorts them as Massif does:
+    /// bytes descending, ties by description.
+    static func mergeSiblings(_ nodes: [HeapNode]) -> [HeapNode] {
+        var order: [MergeKey] = []
+        var groups: [MergeKey: [HeapNode]] = [:]
+        for node in nodes {
+            let key = MergeKey(node.frame)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(node)
+        }
+        var merged: [HeapNode] = []
+        merged.reserveCapacity(order.count)
+        for key in order {
+            guard let group = groups[key] else { continue }
+            if group.count == 1 {
+                merged.append(group[0])
+                continue
+            }
+            let bytes = group.reduce(0) { $0 &+ $1.bytes }
+            var frame = group[0].frame
+            if case .belowThreshold(_, let threshold) = frame {
+                let places = group.reduce(0) { total, node in
+                    if case .belowThreshold(let count, _) = node.frame { return total &+ count }
+                    return total
+                }
+                frame = .belowThreshold(places: places, thresholdHundredths: threshold)
+            }
+            merged.append(HeapNode(bytes: bytes, frame: frame, children: mergeSiblings(group.flatMap(\.children))))
+        }
+        merged.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.frame.text < $1.frame.text }
+        return merged
+    }
+
+    /// The `limit` largest allocation sites: the first level of the tree folded by `folding` (the first real
+    /// callers of the allocation functions), largest first.
+    public func topSites(_ limit: Int, folding: AllocatorFolding = .mariadbDefault) -> [HeapNode] {
+        let sites = folded(by: folding).children.sorted {
+            $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.frame.text < $1.frame.text
+        }
+        return Array(sites.prefix(max(0, limit)))
+    }
+
+    /// Bytes per function, the same function at several addresses or lines merged.
+    ///
+    /// `inclusiveBytes` counts a function once per path even when it recurses; `directBytes` is what it allocated
+    /// itself, i.e. as a first-level node after folding. Unknown functions (`???`) are kept apart by address.
+    /// Sorted by inclusive bytes, largest first.
+    public func functionTotals(folding: AllocatorFolding = .mariadbDefault) -> [FunctionTotal] {
+        let tree = folded(by: folding)
+        var inclusive: [String: Int] = [:]
+        var direct: [String: Int] = [:]
+        var onPath: [String: Int] = [:]
+        func visit(_ node: HeapNode, depth: Int) {
+            guard let key = Self.functionKey(node.frame) else { return }
+            if depth == 1 { direct[key, default: 0] &+= node.bytes }
+            if onPath[key, default: 0] == 0 { inclusive[key, default: 0] &+= node.bytes }
+            onPath[key, default: 0] += 1
+            for child in node.children { visit(child, depth: depth + 1) }
+            onPath[key, default: 0] -= 1
+        }
+        for child in tree.children { visit(child, depth: 1) }
+        return inclusive.map {
+            FunctionTotal(function: $0.key, inclusiveBytes: $0.value, directBytes: direct[$0.key] ?? 0)
+        }
+        .sorted {
+            $0.inclusiveBytes != $1.inclusiveBytes ? $0.inclusiveBytes > $1.inclusiveBytes : $0.function < $1.function
+        }
+    }
+
+    /// The aggregation key of a frame: the function name, or the whole description for `???`; nil for
+    /// below-threshold aggregates, which are no function.
+    static func functionKey(_ frame: Frame) -> String? {
+        guard case .code(let code) = frame else { return nil }
+        return code.isUnknown ? code.text : code.function
+    }
+
+    /// Every call path that owns bytes, as the frame descriptions from the allocation site outwards, with the
+    /// bytes allocated with exactly that stack (a node's exclusive bytes). Below-threshold aggregates end a path
+    /// as `HeapTree.belowThresholdKey`, whatever their place count, so that a count change is not a new path.
+    public func pathBytes() -> [[String]: Int] {
+        var result: [[String]: Int] = [:]
+        var path: [String] = []
+        func visit(_ node: HeapNode) {
+            switch node.frame {
+            case .code(let code): path.append(code.text)
+            case .belowThreshold: path.append(Self.belowThresholdKey)
+            }
+            let own = node.exclusiveBytes
+            if own > 0 { result[path, default: 0] &+= own }
+            for child in node.children { visit(child) }
+            path.removeLast()
+        }
+        for child in children { visit(child) }
+        return result
+    }
+
+    /// The path element that stands for Massif's below-threshold aggregates.
+    public static let belowThresholdKey = "(below massif's threshold)"
+}
+
+/// Bytes attributed to one function in one tree (`HeapTree.functionTotals(folding:)`).
+public struct FunctionTotal: Sendable, Hashable, Codable {
+    /// The function name (or the full description of a `???` frame).
+    public var function: String
+    /// Bytes allocated through this function anywhere in the stack, counted once per path.
+    public var inclusiveBytes: Int
+    /// Bytes this function allocated itself (it is the first real caller).
+    public var directBytes: Int
+}
+
+/// Siblings are merged when their code descriptions are equal; all below-threshold aggregates merge together.
+enum MergeKey: Hashable {
+    case code(String)
+    case belowThreshold
+
+    init(_ frame: Frame) {
+        switch frame {
+        case .code(let code): self = .code(code.text)
+        case .belowThreshold: self = .belowThreshold
+        }
+    }
+}

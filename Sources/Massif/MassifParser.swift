@@ -1,0 +1,409 @@
+/// A strict, streaming reader of massif files.
+///
+/// Feed it bytes in chunks of any size and call `next()` until it returns nil ("need more input"); after
+/// `endInput()`, nil means the file is complete. It accepts exactly what Valgrind writes
+/// (`m_xtree.c:VG_(XT_massif_open)` and `VG_(XT_massif_print)`), which is stricter than `ms_print.in`: no blank
+/// or comment lines, no spaces around numbers, no leading zeros, indentation equal to the depth, child counts
+/// that match, a final newline. In exchange every file it accepts is written back byte for byte by
+/// `MassifFile.serialized()`.
+///
+/// It reads bytes, never building a `String` per line: only each distinct frame description becomes a string, once,
+/// and identical frames in later snapshots share it.
+public struct MassifParser: Sendable {
+    /// What `next()` produces: the header once, then each snapshot when its last line has been read.
+    public enum Event: Sendable, Hashable {
+        case header(MassifHeader)
+        case snapshot(Snapshot)
+    }
+
+    /// Deeper trees are refused: Valgrind's `--depth` is at most 200 and inlined frames add a few levels, while a
+    /// corrupt file must not make the (recursive) writer and comparisons run out of stack.
+    public static let maximumDepth = 1000
+
+    public let fileName: String
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var inputEnded = false
+    private var lineNumber = 0
+    private var state = State.desc
+    private var descLines: [String] = []
+    private var cmdLine = ""
+    private var snapshotCount = 0
+    private var pending = PendingSnapshot()
+    private var stack: [PartialNode] = []
+    private var frames = FrameInterner()
+
+    private enum State {
+        case desc
+        case timeUnit
+        case firstSeparator
+        case snapshotNumber
+        case secondSeparator
+        case time
+        case heap
+        case extra
+        case stacks
+        case heapTree
+        case tree
+    }
+
+    private struct PendingSnapshot {
+        var index = 0
+        var time = 0
+        var heap = 0
+        var extra = 0
+        var stacks = 0
+        var kind = Snapshot.Kind.empty
+        var top = TopDescription.heapAllocationFunctions
+        var rootLine = 0
+    }
+
+    private struct PartialNode {
+        var bytes: Int
+        var frame: Frame?
+        var expected: Int
+        var line: Int
+        var children: [HeapNode]
+    }
+
+    public init(fileName: String) {
+        self.fileName = fileName
+    }
+
+    /// Appends input. Bytes already consumed are dropped lazily, so feeding a whole file in one call copies nothing.
+    public mutating func feed(_ bytes: [UInt8]) {
+        if position == buffer.count {
+            buffer = bytes
+            position = 0
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    /// Appends input from any byte sequence.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) {
+        feed(Array(bytes))
+    }
+
+    /// Says that no more input will come: from now on `next()` returning nil means the file was complete.
+    public mutating func endInput() {
+        inputEnded = true
+    }
+
+    /// The next header or snapshot, or nil when more input is needed (or, after `endInput()`, when the file is
+    /// complete). Throws on the first line that does not fit the grammar.
+    public mutating func next() throws(MassifError) -> Event? {
+        let bytes = buffer
+        let result: Event?? = try bytes.withUnsafeBufferPointer { (all) throws(MassifError) -> Event?? in
+            while position < all.count {
+                let start = position
+                var end = start
+                while end < all.count, all[end] != 0x0A { end += 1 }
+                guard end < all.count else { return nil }
+                position = end + 1
+                lineNumber += 1
+                if let event = try line(UnsafeBufferPointer(rebasing: all[start..<end])) {
+                    return .some(event)
+                }
+            }
+            return nil
+        }
+        if let event = result { return event }
+        if !inputEnded {
+            if position > 0 && position * 2 >= buffer.count {
+                buffer.removeFirst(position)
+                position = 0
+            }
+            return nil
+        }
+        if position < buffer.count {
+            throw MassifError(
+                fileName: fileName,
+                line: lineNumber + 1,
+                expected: "a line ending in a newline",
+                found: "end of file after \(MassifError.quote(buffer[position...]))"
+            )
+        }
+        if state == .firstSeparator && snapshotCount > 0 { return nil }
+        throw error(expected: expectation, found: "end of file", line: lineNumber + 1)
+    }
+
+    /// What the grammar wants next, for error messages.
+    private var expectation: String {
+        switch state {
+        case .desc: return descLines.isEmpty ? "a \"desc:\" line" : "a \"desc:\" or \"cmd:\" line"
+        case .timeUnit: return "a \"time_unit: i|ms|B\" line"
+        case .firstSeparator: return snapshotCount == 0 ? "a snapshot (\"#-----------\")" : "\"#-----------\""
+        case .snapshotNumber: return "a \"snapshot=\" line"
+        case .secondSeparator: return "\"#-----------\""
+        case .time: return "a \"time=\" line"
+        case .heap: return "a \"mem_heap_B=\" line"
+        case .extra: return "a \"mem_heap_extra_B=\" line"
+        case .stacks: return "a \"mem_stacks_B=\" line"
+        case .heapTree: return "a \"heap_tree=empty|detailed|peak\" line"
+        case .tree:
+            guard let parent = stack.last else { return "the tree's top line (\"n<k>: <bytes> (heap ...\")" }
+            return "child \(parent.children.count + 1) of \(parent.expected) of the node at line \(parent.line), "
+                + "indented by \(stack.count) space\(stack.count == 1 ? "" : "s")"
+        }
+    }
+
+    private func error(expected: String, found: String, line: Int? = nil) -> MassifError {
+        MassifError(fileName: fileName, line: line ?? lineNumber, expected: expected, found: found)
+    }
+
+    private func error(expected: String, line text: UnsafeBufferPointer<UInt8>) -> MassifError {
+        error(expected: expected, found: MassifError.quote(text))
+    }
+
+    // MARK: Lines
+
+    private mutating func line(_ text: UnsafeBufferPointer<UInt8>) throws(MassifError) -> Event? {
+        switch state {
+        case .desc:
+            if let rest = text.after(Literal.desc) {
+                descLines.append(try utf8(rest, line: text))
+            } else if let rest = text.after(Literal.cmd) {
+                cmdLine = try utf8(rest, line: text)
+                state = .timeUnit
+            } else {
+                throw error(expected: expectation, line: text)
+            }
+        case .timeUnit:
+            guard let rest = text.after(Literal.timeUnit),
+                let unit = TimeUnit(rawValue: String(decoding: rest, as: UTF8.self))
+            else {
+                throw error(expected: expectation, line: text)
+            }
+            state = .firstSeparator
+            return .header(MassifHeader(descLines: descLines, cmdLine: cmdLine, timeUnit: unit))
+        case .firstSeparator:
+            guard text.elementsEqual(Literal.separator) else { throw error(expected: expectation, line: text) }
+            pending = PendingSnapshot()
+            state = .snapshotNumber
+        case .snapshotNumber:
+            pending.index = try number(text, field: Literal.snapshot)
+            state = .secondSeparator
+        case .secondSeparator:
+            guard text.elementsEqual(Literal.separator) else { throw error(expected: expectation, line: text) }
+            state = .time
+        case .time:
+            pending.time = try number(text, field: Literal.time)
+            state = .heap
+        case .heap:
+            pending.heap = try number(text, field: Literal.heap)
+            state = .extra
+        case .extra:
+            pending.extra = try number(text, field: Literal.extra)
+            state = .stacks
+        case .stacks:
+            pending.stacks = try number(text, field: Literal.stacks)
+            state = .heapTree
+        case .heapTree:
+            guard let rest = text.after(Literal.heapTree) else { throw error(expected: expectation, line: text) }
+            if rest.elementsEqual(Literal.empty) {
+                return finishSnapshot(tree: nil, kind: .empty)
+            } else if rest.elementsEqual(Literal.detailed) {
+                pending.kind = .detailed
+            } else if rest.elementsEqual(Literal.peak) {
+                pending.kind = .peak
+            } else {
+                throw error(expected: "\"empty\", \"detailed\" or \"peak\" after \"heap_tree=\"", line: text)
+            }
+            state = .tree
+        case .tree:
+            return try treeLine(text)
+        }
+        return nil
+    }
+
+    private mutating func finishSnapshot(tree: HeapTree?, kind: Snapshot.Kind) -> Event {
+        state = .firstSeparator
+        snapshotCount += 1
+        return .snapshot(
+            Snapshot(
+                index: pending.index,
+                time: pending.time,
+                heapBytes: pending.heap,
+                extraBytes: pending.extra,
+                stacksBytes: pending.stacks,
+                kind: kind,
+                tree: tree
+            )
+        )
+    }
+
+    /// `<field>=<decimal>` with nothing else on the line (`ms_print.in:equals_num_line`, minus its leniency).
+    private func number(_ text: UnsafeBufferPointer<UInt8>, field: [UInt8]) throws(MassifError) -> Int {
+        guard let rest = text.after(field) else { throw error(expected: expectation, line: text) }
+        guard let value = rest.decimal() else {
+            let name = String(decoding: field.dropLast(), as: UTF8.self)
+            throw error(expected: "a number after \"\(name)=\" (digits, no sign, no leading zeros)", line: text)
+        }
+        return value
+    }
+
+    /// Text fields must be valid UTF-8: a replacement character would break the byte-for-byte round trip.
+    private func utf8(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        line text: UnsafeBufferPointer<UInt8>
+    ) throws(MassifError)
+        -> String
+    {
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            throw error(expected: "UTF-8 text", line: text)
+        }
+        return string
+    }
+
+    // MARK: Trees
+
+    private mutating func treeLine(_ text: UnsafeBufferPointer<UInt8>) throws(MassifError) -> Event? {
+        let depth = stack.count
+        var cursor = 0
+        while cursor < text.count, text[cursor] == UInt8(ascii: " ") { cursor += 1 }
+        guard cursor == depth, cursor < text.count, text[cursor] == UInt8(ascii: "n") else {
+            throw error(expected: expectation, line: text)
+        }
+        cursor += 1
+        guard let (childCount, afterCount) = text.decimalPrefix(from: cursor),
+            afterCount + 1 < text.count, text[afterCount] == UInt8(ascii: ":"),
+            text[afterCount + 1] == UInt8(ascii: " "),
+            let (bytes, afterBytes) = text.decimalPrefix(from: afterCount + 2),
+            afterBytes < text.count, text[afterBytes] == UInt8(ascii: " ")
+        else {
+            throw error(expected: "a tree node line (\"n<children>: <bytes> <description>\")", line: text)
+        }
+        let description = UnsafeBufferPointer(rebasing: text[(afterBytes + 1)...])
+        let total = pending.heap &+ pending.extra &+ pending.stacks
+        if bytes > total {
+            throw error(
+                expected: "a node of at most the snapshot's total, \(total) bytes (ms_print refuses more)",
+                line: text
+            )
+        }
+        if depth == 0 {
+            guard let top = TopDescription.allCases.first(where: { description.elementsEqual($0.rawValue.utf8) })
+            else {
+                throw error(
+                    expected: "\"(heap allocation functions) ...\" or \"(page allocation syscalls) ...\"",
+                    line: text
+                )
+            }
+            pending.top = top
+            stack.append(PartialNode(bytes: bytes, frame: nil, expected: childCount, line: lineNumber, children: []))
+        } else {
+            if depth >= Self.maximumDepth {
+                throw error(expected: "a tree at most \(Self.maximumDepth) levels deep", line: text)
+            }
+            let frame = try frame(description, childCount: childCount, line: text)
+            stack.append(PartialNode(bytes: bytes, frame: frame, expected: childCount, line: lineNumber, children: []))
+        }
+        return closeCompletedNodes()
+    }
+
+    /// Pops every node whose children are all read; returns the snapshot when the root closes.
+    private mutating func closeCompletedNodes() -> Event? {
+        while let last = stack.last, last.children.count == last.expected {
+            stack.removeLast()
+            guard let frame = last.frame else {
+                let tree = HeapTree(top: pending.top, bytes: last.bytes, children: last.children)
+                return finishSnapshot(tree: tree, kind: pending.kind)
+            }
+            stack[stack.count - 1].children.append(HeapNode(bytes: last.bytes, frame: frame, children: last.children))
+        }
+        return nil
+    }
+
+    private mutating func frame(
+        _ description: UnsafeBufferPointer<UInt8>,
+        childCount: Int,
+        line text: UnsafeBufferPointer<UInt8>
+    ) throws(MassifError) -> Frame {
+        if let places = description.after(Literal.belowIn) {
+            guard childCount == 0, let frame = Self.belowThreshold(places) else {
+                throw error(
+                    expected: "\"n0: <bytes> in <m> place(s), (all) below massif's threshold (<t>%)\"",
+                    line: text
+                )
+            }
+            return frame
+        }
+        if let known = frames.find(description) { return known }
+        let key = try utf8(description, line: text)
+        guard let code = CodeFrame(text: key) else {
+            throw error(expected: "a code frame (\"0x<address>: <function>\")", line: text)
+        }
+        let frame = Frame.code(code)
+        frames.insert(description, frame)
+        return frame
+    }
+
+    /// `<m> place, below massif's threshold (<t>%)` when m is 1, `<m> places, all below ...` otherwise
+    /// (`m_xtree.c:ms_output_group`).
+    private static func belowThreshold(_ text: UnsafeBufferPointer<UInt8>) -> Frame? {
+        guard let (places, afterPlaces) = text.decimalPrefix(from: 0), places > 0 else { return nil }
+        let rest = UnsafeBufferPointer(rebasing: text[afterPlaces...])
+        let wording = places == 1 ? Literal.onePlace : Literal.manyPlaces
+        guard let percent = rest.after(wording), let (whole, afterWhole) = percent.decimalPrefix(from: 0),
+            percent.count == afterWhole + 5, percent[afterWhole] == UInt8(ascii: "."),
+            percent[afterWhole + 3] == UInt8(ascii: "%"), percent[afterWhole + 4] == UInt8(ascii: ")")
+        else { return nil }
+        let tens = percent[afterWhole + 1] &- UInt8(ascii: "0")
+        let units = percent[afterWhole + 2] &- UInt8(ascii: "0")
+        guard tens < 10, units < 10, whole <= Int.max / 1000 else { return nil }
+        return .belowThreshold(places: places, thresholdHundredths: whole * 100 + Int(tens) * 10 + Int(units))
+    }
+}
+
+/// The fixed spellings of the format, as bytes.
+enum Literal {
+    static let desc = Array("desc:".utf8)
+    static let cmd = Array("cmd:".utf8)
+    static let timeUnit = Array("time_unit: ".utf8)
+    static let separator = Array("#-----------".utf8)
+    static let snapshot = Array("snapshot=".utf8)
+    static let time = Array("time=".utf8)
+    static let heap = Array("mem_heap_B=".utf8)
+    static let extra = Array("mem_heap_extra_B=".utf8)
+    static let stacks = Array("mem_stacks_B=".utf8)
+    static let heapTree = Array("heap_tree=".utf8)
+    static let empty = Array("empty".utf8)
+    static let detailed = Array("detailed".utf8)
+    static let peak = Array("peak".utf8)
+    static let belowIn = Array("in ".utf8)
+    static let onePlace = Array(" place, below massif's threshold (".utf8)
+    static let manyPlaces = Array(" places, all below massif's threshold (".utf8)
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// The rest of the buffer after `prefix`, or nil when it does not start with it.
+    fileprivate func after(_ prefix: [UInt8]) -> UnsafeBufferPointer<UInt8>? {
+        guard count >= prefix.count else { return nil }
+        for index in 0..<prefix.count where self[index] != prefix[index] { return nil }
+        return UnsafeBufferPointer(rebasing: self[prefix.count...])
+    }
+
+    /// The whole buffer as a canonical decimal (`0` or no leading zero), nil on anything else or overflow.
+    fileprivate func decimal() -> Int? {
+        guard let (value, end) = decimalPrefix(from: 0), end == count else { return nil }
+        return value
+    }
+
+    /// A canonical decimal starting at `start` and the index after it.
+    fileprivate func decimalPrefix(from start: Int) -> (Int, Int)? {
+        var index = start
+        var value = 0
+        while index < count {
+            let digit = self[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            if index > start && value == 0 { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int(digit))
+            if overflow1 || overflow2 { return nil }
+            value = sum
+            index += 1
+        }
+        return index == start ? nil : (value, index)
+    }
+}

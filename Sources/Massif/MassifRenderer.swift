@@ -1,0 +1,330 @@
+/// Plain-text renderings of massif data for terminals: `snapctl massif print` and `snapctl massif diff`.
+///
+/// It covers what `ms_print.in` prints (graph, snapshot table, trees with percentages) in less room: a
+/// smaller chart, one table for all snapshots, and chains of single callers with the same bytes (the common
+/// shape of a Massif tree, `m_xtree.c:ms_output_group`) written on one line joined by `<-`.
+public enum MassifRenderer {
+    /// Options for `render(_:options:)`.
+    public struct Options: Sendable, Hashable {
+        /// Tree nodes below this percentage of the snapshot's total are summed into one line
+        /// (`ms_print --threshold`, default 1.0).
+        public var threshold: Double
+        /// Chart size in characters.
+        public var chartWidth: Int
+        public var chartHeight: Int
+        /// Print trees of these snapshot indexes only; nil for every detailed snapshot.
+        public var treeSnapshots: Set<Int>?
+
+        public init(
+            threshold: Double = 1.0,
+            chartWidth: Int = 64,
+            chartHeight: Int = 12,
+            treeSnapshots: Set<Int>? = nil
+        ) {
+            self.threshold = threshold
+            self.chartWidth = chartWidth
+            self.chartHeight = chartHeight
+            self.treeSnapshots = treeSnapshots
+        }
+    }
+
+    /// The whole file: header, chart of totals over time, table of snapshots, detailed trees.
+    public static func render(_ file: MassifFile, options: Options = Options()) -> String {
+        var printer = MassifPrinter(header: file.header, options: options)
+        for snapshot in file.snapshots {
+            printer.add(snapshot)
+        }
+        return printer.finish()
+    }
+
+    /// A tree with percentages of `total`, chains of single callers on one line.
+    public static func renderTree(_ tree: HeapTree, total: Int, threshold: Double, into out: inout String) {
+        let base = max(total, 1)
+        let cutoff = Double(base) * threshold / 100
+        out += "\(percentColumn(tree.bytes, of: base)) \(pad(grouped(tree.bytes), 14)) "
+        out += tree.top == .heapAllocationFunctions ? "(heap allocation functions)\n" : "(page allocation syscalls)\n"
+        renderChildren(tree.children, indent: 1, base: base, cutoff: cutoff, into: &out)
+    }
+
+    private static func renderChildren(
+        _ children: [HeapNode],
+        indent: Int,
+        base: Int,
+        cutoff: Double,
+        into out: inout String
+    ) {
+        var hiddenBytes = 0
+        var hiddenPlaces = 0
+        for child in children {
+            if Double(child.bytes) < cutoff || child.frame.code == nil {
+                hiddenBytes &+= child.bytes
+                if case .belowThreshold(let places, _) = child.frame {
+                    hiddenPlaces += places
+                } else {
+                    hiddenPlaces += 1
+                }
+                continue
+            }
+            var chain = child
+            var line = describe(chain.frame)
+            while chain.children.count == 1, chain.children[0].bytes == chain.bytes, chain.children[0].frame.code != nil
+            {
+                chain = chain.children[0]
+                line += " <- "
+                line += describe(chain.frame)
+            }
+            out += percentColumn(child.bytes, of: base)
+            out += " "
+            out += pad(grouped(child.bytes), 14)
+            out += " "
+            indentation(indent, into: &out)
+            out += line
+            out += "\n"
+            renderChildren(chain.children, indent: indent + 1, base: base, cutoff: cutoff, into: &out)
+        }
+        if hiddenBytes > 0 || hiddenPlaces > 0 {
+            out += percentColumn(hiddenBytes, of: base)
+            out += " "
+            out += pad(grouped(hiddenBytes), 14)
+            out += " "
+            indentation(indent, into: &out)
+            out += "(\(hiddenPlaces) \(hiddenPlaces == 1 ? "place" : "places") below the threshold)\n"
+        }
+    }
+
+    private static func indentation(_ level: Int, into out: inout String) {
+        for _ in 0..<level { out += "  " }
+    }
+
+    /// A frame for display: function name, and the source line when known, or the object file (base name) for
+    /// functions Valgrind could not name.
+    public static func describe(_ frame: Frame) -> String {
+        switch frame {
+        case .belowThreshold(let places, _):
+            return "(\(places) \(places == 1 ? "place" : "places") below massif's threshold)"
+        case .code(let code):
+            if let location = code.location {
+                if let object = code.object {
+                    if code.isUnknown {
+                        let name =
+                            object.lastIndex(of: "/").map { String(object[object.index(after: $0)...]) } ?? object
+                        return "??? 0x\(String(code.address, radix: 16, uppercase: true)) (\(name))"
+                    }
+                    return code.function
+                }
+                let file =
+                    location.lastIndex(of: "/").map { String(location[location.index(after: $0)...]) } ?? location
+                return "\(code.function) (\(file))"
+            }
+            return code.function
+        }
+    }
+
+    // MARK: Chart and table
+
+    static func chart(
+        _ rows: [MassifPrinter.Row],
+        timeUnit: TimeUnit,
+        peak: Int?,
+        options: Options,
+        into out: inout String
+    ) {
+        let width = max(8, options.chartWidth)
+        let height = max(3, options.chartHeight)
+        let maxTotal = rows.map(\.total).max() ?? 0
+        let maxTime = max(rows.map(\.time).max() ?? 0, 1)
+        var columns = [Int](repeating: -1, count: width)
+        var marks = [Character](repeating: " ", count: width)
+        for (position, row) in rows.enumerated() {
+            let column = min(width - 1, Int(Double(max(0, row.time)) / Double(maxTime) * Double(width - 1)))
+            let mark: Character = position == peak ? "#" : (row.kind != .empty ? "@" : ":")
+            if row.total >= columns[column] || mark == "#" {
+                columns[column] = max(columns[column], row.total)
+                if marks[column] != "#" { marks[column] = mark }
+            }
+        }
+        let label = formatBytes(maxTotal)
+        let labelWidth = max(label.count, 4)
+        for line in stride(from: height, through: 1, by: -1) {
+            let level = Double(maxTotal) * (Double(line) - 0.5) / Double(height)
+            out += pad(line == height ? label : "", labelWidth)
+            out += " |"
+            for column in 0..<width {
+                let filled = columns[column] > 0 && Double(columns[column]) >= level
+                out.append(filled ? marks[column] : " ")
+            }
+            out += "\n"
+        }
+        out += pad("0", labelWidth) + " +" + String(repeating: "-", count: width) + "> "
+        out += "\(grouped(maxTime)) \(timeUnit.raw)\n"
+        out += String(repeating: " ", count: labelWidth + 2) + "# peak  @ detailed  : light\n"
+    }
+
+    static func table(_ rows: [MassifPrinter.Row], timeUnit: TimeUnit, into out: inout String) {
+        out += "    n          time(\(timeUnit.raw))         total(B)          heap(B)       extra(B)"
+        out += "      stacks(B)  kind\n"
+        for row in rows {
+            out += pad(String(row.index), 5)
+            out += " "
+            out += pad(grouped(row.time), 18)
+            out += " "
+            out += pad(grouped(row.total), 16)
+            out += " "
+            out += pad(grouped(row.heap), 16)
+            out += " "
+            out += pad(grouped(row.extra), 14)
+            out += " "
+            out += pad(grouped(row.stacks), 14)
+            out += "  "
+            out += row.kind.rawValue
+            out += "\n"
+        }
+    }
+
+    // MARK: Diff
+
+    /// A diff: totals, then the `top` largest changes by function and by call path, then what appeared and
+    /// vanished. A totals-only diff says why.
+    public static func render(
+        _ diff: SnapshotDiff,
+        top: Int = 10,
+        beforeName: String = "before",
+        afterName: String = "after"
+    ) -> String {
+        var out = "snapshot \(diff.beforeIndex) of \(beforeName) -> snapshot \(diff.afterIndex) of \(afterName)\n\n"
+        out += "          " + pad("before", 16) + " " + pad("after", 16) + " " + pad("delta", 16) + "\n"
+        for (name, change) in [
+            ("heap", diff.heap), ("extra", diff.extra), ("stacks", diff.stacks), ("total", diff.total),
+        ] {
+            out += name.padding(8) + "  " + pad(grouped(change.before), 16) + " " + pad(grouped(change.after), 16) + " "
+            out += pad(signed(change.delta), 16) + percentChange(change) + "\n"
+        }
+        if diff.isTotalsOnly {
+            out += "\ntotals only: one of the snapshots is light (heap_tree=empty) and has no tree to compare; "
+            out += "take detailed snapshots to see call paths\n"
+            return out
+        }
+        if diff.paths.isEmpty && diff.functions.isEmpty {
+            out += "\nno change in any call path\n"
+            return out
+        }
+        let limit = max(0, top)
+        out += "\nby function (allocator wrappers folded), largest growth first:\n"
+        for entry in selection(diff.functions, limit: limit, delta: \.change.delta) {
+            out += "  " + pad(signed(entry.change.delta), 14) + "  " + pad(grouped(entry.change.before), 14) + " -> "
+            out += pad(grouped(entry.change.after), 14) + "  " + displayFunction(entry.function)
+            out += statusSuffix(entry.change.status) + "\n"
+        }
+        out += "\nby call path (allocation site first), largest growth first:\n"
+        for entry in selection(diff.paths, limit: limit, delta: \.change.delta) {
+            out += "  " + pad(signed(entry.change.delta), 14) + "  " + pad(grouped(entry.change.before), 14) + " -> "
+            out += pad(grouped(entry.change.after), 14) + "  "
+            out += entry.path.prefix(6).map(displayPathElement).joined(separator: " <- ")
+            if entry.path.count > 6 { out += " <- ..." }
+            out += statusSuffix(entry.change.status) + "\n"
+        }
+        out += "\n\(diff.appeared.count) call paths appeared, \(diff.vanished.count) vanished, "
+        out += "\(diff.paths.count) changed in all\n"
+        return out
+    }
+
+    /// The first `limit` entries (most growth) and, when they did not fit, the last `limit` (most shrinkage).
+    private static func selection<T>(_ entries: [T], limit: Int, delta: KeyPath<T, Int>) -> [T] {
+        if entries.count <= 2 * limit { return entries }
+        let growing = entries.prefix(limit).filter { $0[keyPath: delta] > 0 }
+        let shrinking = entries.suffix(limit).filter { $0[keyPath: delta] < 0 }
+        return growing + shrinking
+    }
+
+    private static func statusSuffix(_ status: SnapshotDiff.Status) -> String {
+        switch status {
+        case .appeared: return "  [new]"
+        case .vanished: return "  [gone]"
+        case .grew, .shrank: return ""
+        }
+    }
+
+    private static func displayFunction(_ key: String) -> String {
+        if let code = CodeFrame(text: key) { return describe(.code(code)) }
+        return key
+    }
+
+    private static func displayPathElement(_ text: String) -> String {
+        if let code = CodeFrame(text: text) { return describe(.code(code)) }
+        return text
+    }
+
+    private static func percentChange(_ change: SnapshotDiff.Change) -> String {
+        guard change.before != 0 else { return "" }
+        let percent = Double(change.delta) / Double(change.before) * 100
+        return " (\(percent >= 0 ? "+" : "")\(formatPercent(percent))%)"
+    }
+
+    // MARK: Numbers
+
+    /// `1,234,567`.
+    public static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var out = value < 0 ? "-" : ""
+        var count = digits.count
+        for character in digits {
+            out.append(character)
+            count -= 1
+            if count > 0 && count % 3 == 0 { out.append(",") }
+        }
+        return out
+    }
+
+    /// `+1,234` or `-1,234` (`0` for no change).
+    static func signed(_ value: Int) -> String {
+        value > 0 ? "+" + grouped(value) : grouped(value)
+    }
+
+    /// Bytes with a binary unit: `45.9 MiB`.
+    public static func formatBytes(_ value: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var amount = Double(value)
+        var unit = 0
+        while abs(amount) >= 1024 && unit < units.count - 1 {
+            amount /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(value) B" : "\(formatOneDecimal(amount)) \(units[unit])"
+    }
+
+    private static func formatOneDecimal(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
+    }
+
+    /// Two decimals, like `%.2f`.
+    static func formatPercent(_ value: Double) -> String {
+        let hundredths = Int((abs(value) * 100).rounded())
+        return (value < 0 && hundredths > 0 ? "-" : "") + Frame.formatHundredths(hundredths)
+    }
+
+    private static func percentColumn(_ bytes: Int, of base: Int) -> String {
+        pad(formatPercent(Double(bytes) / Double(base) * 100) + "%", 7)
+    }
+
+    static func timeUnitName(_ unit: TimeUnit) -> String {
+        switch unit {
+        case .instructions: return "i (instructions executed)"
+        case .milliseconds: return "ms (milliseconds)"
+        case .bytes: return "B (bytes allocated and freed)"
+        }
+    }
+
+    /// Right-aligns `text` in `width` columns.
+    static func pad(_ text: String, _ width: Int) -> String {
+        let count = text.utf8.count
+        return count >= width ? text : String(repeating: " ", count: width - count) + text
+    }
+}
+
+extension String {
+    /// Left-aligns in `width` columns.
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

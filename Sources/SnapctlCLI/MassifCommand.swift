@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Massif
+
+/// `snapctl massif print|summary|diff|merge`: work on massif files from anywhere.
+public struct MassifCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "massif",
+        abstract: "Read, compare and merge Valgrind Massif files.",
+        subcommands: [
+            MassifPrintCommand.self, MassifSummaryCommand.self, MassifDiffCommand.self, MassifMergeCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Reads and parses one file; a missing file or a directory is a `MassifError` like a bad line, so every
+    /// failure prints as `FILE[:LINE]: expected ..., got ...`.
+    static func load(_ path: String) throws(MassifError) -> MassifFile {
+        var parser = MassifParser(fileName: path)
+        var header: MassifHeader?
+        var snapshots: [Snapshot] = []
+        func take(_ event: MassifParser.Event) {
+            switch event {
+            case .header(let value): header = value
+            case .snapshot(let snapshot): snapshots.append(snapshot)
+            }
+        }
+        try stream(path, into: &parser, take)
+        while let event = try parser.next() { take(event) }
+        guard let header else {
+            throw MassifError(fileName: path, line: nil, expected: "a massif header", found: "end of file")
+        }
+        return MassifFile(header: header, snapshots: snapshots)
+    }
+
+    /// Feeds the file to `parser` in 1 MiB chunks, passing each event to `handle` as soon as it is complete;
+    /// the parser is left at end of input with no event pending. Memory stays at one chunk plus what the
+    /// caller keeps.
+    static func stream(
+        _ path: String,
+        into parser: inout MassifParser,
+        _ handle: (MassifParser.Event) -> Void
+    ) throws(MassifError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw MassifError(fileName: path, line: nil, expected: "a massif file", found: "no such file")
+        }
+        if isDirectory.boolValue {
+            throw MassifError(fileName: path, line: nil, expected: "a massif file", found: "a directory")
+        }
+        guard let input = FileHandle(forReadingAtPath: path) else {
+            throw MassifError(
+                fileName: path,
+                line: nil,
+                expected: "a readable massif file",
+                found: "an unreadable file"
+            )
+        }
+        defer { try? input.close() }
+        while true {
+            let chunk: Data?
+            do {
+                chunk = try input.read(upToCount: 1 << 20)
+            } catch {
+                throw MassifError(fileName: path, line: nil, expected: "a readable massif file", found: "\(error)")
+            }
+            guard let chunk, !chunk.isEmpty else { break }
+            parser.feed([UInt8](chunk))
+            while let event = try parser.next() { handle(event) }
+        }
+        parser.endInput()
+    }
+
+    /// Runs `body`, writing its output to standard output; a `MassifError` goes to standard error with exit 1.
+    static func emit(_ body: () throws -> String) throws {
+        let output: String
+        do {
+            output = try body()
+        } catch let error as MassifError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+}

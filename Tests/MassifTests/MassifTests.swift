@@ -1,5 +1,0 @@
-import Testing
-
-@testable import Massif
-
-@Test func placeholderMassif() { #expect(Bool(true)) }

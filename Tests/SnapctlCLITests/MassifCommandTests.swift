@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Massif
+import Testing
+
+@testable import SnapctlCLI
+
+@Suite struct MassifCommandTests {
+    static let file = """
+        desc: --detailed-freq=1
+        cmd: ./a.out
+        time_unit: i
+        #-----------
+        snapshot=0
+        #-----------
+        time=0
+        mem_heap_B=0
+        mem_heap_extra_B=0
+        mem_stacks_B=0
+        heap_tree=empty
+        #-----------
+        snapshot=1
+        #-----------
+        time=10
+        mem_heap_B=300
+        mem_heap_extra_B=8
+        mem_stacks_B=0
+        heap_tree=detailed
+        n2: 300 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+         n1: 200 0x401136: my_malloc (in /usr/sbin/mariadbd)
+          n0: 200 0x401150: filesort(THD*) (in /usr/sbin/mariadbd)
+         n0: 100 0x401160: main (a.c:9)
+        #-----------
+        snapshot=2
+        #-----------
+        time=20
+        mem_heap_B=900
+        mem_heap_extra_B=8
+        mem_stacks_B=0
+        heap_tree=peak
+        n2: 900 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+         n1: 800 0x401136: my_malloc (in /usr/sbin/mariadbd)
+          n0: 800 0x401150: filesort(THD*) (in /usr/sbin/mariadbd)
+         n0: 100 0x401160: main (a.c:9)
+
+        """
+
+    static func write(_ text: String, name: String = "a.massif") throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "snapctl-cli-\(UUID().uuidString)"
+        )
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    @Test func printShowsTableAndTrees() throws {
+        let url = try Self.write(Self.file)
+        let command = try #require(try Snapctl.parseAsRoot(["massif", "print", url.path]) as? MassifPrintCommand)
+        let output = try command.output()
+        #expect(output.contains("Command:    ./a.out"))
+        #expect(output.contains("Peak:       908 B total"))
+        #expect(output.contains("snapshot 2 (peak) at 20 i: 908 B total"))
+        #expect(output.contains(" 88.11%            800   my_malloc <- filesort(THD*)"))
+    }
+
+    @Test func summaryJSONHasEverySnapshotAndThePeak() throws {
+        let url = try Self.write(Self.file)
+        let command = try #require(
+            try Snapctl.parseAsRoot(["massif", "summary", url.path, "--json"]) as? MassifSummaryCommand
+        )
+        let json = try JSONSerialization.jsonObject(with: Data(try command.output().utf8)) as? [String: Any]
+        let snapshots = try #require(json?["snapshots"] as? [[String: Any]])
+        #expect(snapshots.count == 3)
+        #expect(snapshots[2]["total_B"] as? Int == 908)
+        #expect(snapshots[2]["kind"] as? String == "peak")
+        #expect(snapshots[1]["heap_B"] as? Int == 300)
+        let peak = try #require(json?["peak"] as? [String: Any])
+        #expect(peak["index"] as? Int == 2)
+    }
+
+    @Test func diffFoldsWrappersAndPicksSnapshots() throws {
+        let url = try Self.write(Self.file)
+        let command = try #require(
+            try Snapctl.parseAsRoot(["massif", "diff", url.path, "--snapshot", "1:2", "--json"]) as? MassifDiffCommand
+        )
+        let diff = try JSONDecoder().decode(SnapshotDiff.self, from: Data(try command.output().utf8))
+        #expect(diff.heap.delta == 600)
+        #expect(diff.paths.first?.path == ["0x401150: filesort(THD*) (in /usr/sbin/mariadbd)"])
+        #expect(diff.functions.map(\.function) == ["filesort(THD*)"])
+
+        let light = try #require(
+            try Snapctl.parseAsRoot(["massif", "diff", url.path, "--snapshot", "0:2"]) as? MassifDiffCommand
+        )
+        #expect(try light.output().contains("totals only"))
+        #expect(throws: (any Error).self) { try Snapctl.parseAsRoot(["massif", "diff", url.path, "--snapshot", "x"]) }
+    }
+
+    @Test func mergeWritesOneRenumberedFile() throws {
+        let first = try Self.write(Self.file)
+        let second = try Self.write(Self.file, name: "b.massif")
+        let out = first.deletingLastPathComponent().appendingPathComponent("merged.massif")
+        let command = try #require(
+            try Snapctl.parseAsRoot(["massif", "merge", first.path, second.path, "-o", out.path]) as? MassifMergeCommand
+        )
+        try command.run()
+        let merged = try MassifFile.parse(Array(try Data(contentsOf: out)), fileName: "merged")
+        #expect(merged.snapshots.map(\.index) == Array(0..<6))
+        #expect(merged.snapshots.filter { $0.kind == .peak }.count == 1)
+    }
+
+    @Test func badFilesGiveFileLineErrors() throws {
+        let url = try Self.write(Self.file.replacingOccurrences(of: "time=10", with: "time=ten"))
+        let command = try #require(try Snapctl.parseAsRoot(["massif", "print", url.path]) as? MassifPrintCommand)
+        #expect {
+            try command.output()
+        } throws: { error in
+            (error as? MassifError)?.description.hasPrefix("\(url.path):15: expected a number after \"time=\"") == true
+        }
+        let directory = url.deletingLastPathComponent()
+        let onDirectory = try #require(
+            try Snapctl.parseAsRoot(["massif", "summary", directory.path]) as? MassifSummaryCommand
+        )
+        #expect {
+            try onDirectory.output()
+        } throws: { error in
+            (error as? MassifError)?.description == "\(directory.path): expected a massif file, got a directory"
+        }
+        let empty = try Self.write("", name: "empty.massif")
+        let onEmpty = try #require(try Snapctl.parseAsRoot(["massif", "print", empty.path]) as? MassifPrintCommand)
+        #expect(throws: MassifError.self) { try onEmpty.output() }
+        #expect(throws: ExitCode.self) { try onEmpty.run() }
+    }
+}
