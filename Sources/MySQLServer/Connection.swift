@@ -30,6 +30,9 @@ public struct ConnectionOptions: Sendable, Hashable {
     public var database: String?
     /// How long `mysql_real_connect` may take (`MYSQL_OPT_CONNECT_TIMEOUT`), in seconds.
     public var connectTimeoutSeconds: UInt32
+    /// How long one network read may block (`MYSQL_OPT_READ_TIMEOUT`), in seconds; `nil` for no limit,
+    /// which steps need (a slow query under Massif is not a dead server). Shutdown uses a limit.
+    public var readTimeoutSeconds: UInt32?
 
     /// Creates connection options.
     public init(
@@ -38,7 +41,8 @@ public struct ConnectionOptions: Sendable, Hashable {
         user: String = "root",
         password: String? = nil,
         database: String? = nil,
-        connectTimeoutSeconds: UInt32 = 10
+        connectTimeoutSeconds: UInt32 = 10,
+        readTimeoutSeconds: UInt32? = nil
     ) {
         self.name = name
         self.target = target
@@ -46,6 +50,7 @@ public struct ConnectionOptions: Sendable, Hashable {
         self.password = password
         self.database = database
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.readTimeoutSeconds = readTimeoutSeconds
     }
 }
 
@@ -146,6 +151,10 @@ public actor Connection {
         handle = mysql
         var timeout = options.connectTimeoutSeconds
         mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout)
+        if var readTimeout = options.readTimeoutSeconds {
+            mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &readTimeout)
+            mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &readTimeout)
+        }
         var host: String?
         var port: UInt32 = 0
         var socket: String?

@@ -128,3 +128,22 @@ enum FileIO {
         }
     }
 }
+
+extension FileIO {
+    /// Replaces a file's contents (best effort: a log that cannot be written is not worth failing for).
+    static func writeFile(_ path: String, contents: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var bytes = Array(contents.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return write(fd, base + written, buffer.count - written)
+            }
+            if count <= 0 { return }
+            written += count
+        }
+    }
+}
