@@ -3,8 +3,8 @@ import Testing
 
 @testable import MySQLServer
 
-@Suite("Managed MariaDB under Massif", .serialized)
-struct ManagedServerTests {
+@Suite("MariaDB under valgrind Massif (integration)", .serialized)
+struct ServerIntegrationTests {
     @Test("a launched server runs SQL, and shutdown keeps Massif's final file and leaves no process")
     func launchQueryShutdown() async throws {
         let run = try TemporaryRunDirectory("ok")
@@ -69,4 +69,5 @@ final class EventLog: @unchecked Sendable {
 
     func append(_ event: LaunchProgress) { lock.withLock { events.append(event) } }
     func contains(where predicate: (LaunchProgress) -> Bool) -> Bool { lock.withLock { events.contains(where: predicate) } }
+    func snapshot() -> [LaunchProgress] { lock.withLock { events } }
 }
