@@ -121,7 +121,8 @@ public actor Connection {
         self.executor = ThreadExecutor(name: "sql-\(name)")
     }
 
-    /// Runs on the connection's thread (an isolated deinit), so `mysql_close` does too.
+    /// Runs on the connection's thread (an isolated deinit), so `mysql_close` does too; then lets the
+    /// thread end.
     isolated deinit {
         if let handle { mysql_close(handle) }
         executor.stop()
@@ -239,11 +240,13 @@ public actor Connection {
         if mysql_ping(mysql) != 0 { throw .sql(lastError(statement: nil)) }
     }
 
-    /// Closes the connection and ends its thread. Further calls throw ``ServerError/connectionClosed(name:)``.
+    /// Closes the connection. Further calls throw ``ServerError/connectionClosed(name:)``.
+    ///
+    /// The thread itself ends only when the actor is released (in its deinit): a call made after
+    /// `close()` must still find a thread to run on, or it would wait for ever.
     public func close() {
         if let handle { mysql_close(handle) }
         handle = nil
-        executor.stop()
     }
 
     /// Whether ``close()`` has been called.

@@ -109,7 +109,8 @@ public struct ELFSymbols: Sendable, Hashable, Codable {
         if let debugLink {
             let directory = VgdbFIFO.split(binary).directory
             candidates += [
-                "\(directory)/\(debugLink)", "\(directory)/.debug/\(debugLink)", "\(debugRoot)\(directory)/\(debugLink)",
+                "\(directory)/\(debugLink)", "\(directory)/.debug/\(debugLink)",
+                "\(debugRoot)\(directory)/\(debugLink)",
             ]
         }
         return candidates

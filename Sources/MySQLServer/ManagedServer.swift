@@ -150,7 +150,7 @@ public actor ManagedServer {
             if case .startupTimedOut = error {
                 // Tails read after the stop, so that they hold everything the server printed.
                 throw .startupTimedOut(
-                    seconds: Double(options.startupTimeout.components.seconds),
+                    seconds: options.startupTimeout.seconds,
                     socket: layout.socket,
                     errorLog: LogTail.read(layout.errorLog),
                     valgrindLog: LogTail.read(layout.valgrindLog)
@@ -273,8 +273,12 @@ public actor ManagedServer {
                 throw error
             }
         }
-        var iterator = pids.makeAsyncIterator()
-        guard let pid = await iterator.next() else {
+        // Waited for in a task of its own: a cancelled caller must still learn the pid, to stop the server.
+        let reported = await Task {
+            var iterator = pids.makeAsyncIterator()
+            return await iterator.next()
+        }.value
+        guard let pid = reported else {
             let reason: String
             switch await supervisor.result {
             case .failure(let error): reason = "\(error)"
@@ -308,7 +312,7 @@ public actor ManagedServer {
             let now = ContinuousClock.now
             if now - started > timeout {
                 throw .startupTimedOut(
-                    seconds: Double(timeout.components.seconds),
+                    seconds: timeout.seconds,
                     socket: layout.socket,
                     errorLog: LogTail(path: layout.errorLog, lines: []),
                     valgrindLog: LogTail(path: layout.valgrindLog, lines: [])
@@ -320,7 +324,7 @@ public actor ManagedServer {
                     name: "snapctl-readiness",
                     target: .socket(path: layout.socket),
                     connectTimeoutSeconds: 5,
-                    readTimeoutSeconds: 30
+                    readTimeoutSeconds: 10
                 )
                 if let probe = try? await Connection.connect(options) {
                     await probe.close()
@@ -328,7 +332,9 @@ public actor ManagedServer {
                 }
             }
             if now - lastReport >= .milliseconds(250) {
-                progress(.waiting(elapsed: now - started, lastLogLine: LogTail.read(layout.errorLog, lines: 1).lastLine))
+                progress(
+                    .waiting(elapsed: now - started, lastLogLine: LogTail.read(layout.errorLog, lines: 1).lastLine)
+                )
                 lastReport = now
             }
             try? await Task.sleep(for: .milliseconds(50))
@@ -400,7 +406,14 @@ public actor ManagedServer {
         if let shutdownTask { return await shutdownTask.value }
         let (pid, pgid, exitBox, layout) = (valgrindPID, processGroupID, exitBox, layout)
         let task = Task {
-            await ManagedServer.stop(pid: pid, pgid: pgid, exitBox: exitBox, layout: layout, sql: true, timeouts: timeouts)
+            await ManagedServer.stop(
+                pid: pid,
+                pgid: pgid,
+                exitBox: exitBox,
+                layout: layout,
+                sql: true,
+                timeouts: timeouts
+            )
         }
         shutdownTask = task
         return await task.value

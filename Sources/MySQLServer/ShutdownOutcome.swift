@@ -73,7 +73,11 @@ public struct ShutdownTimeouts: Sendable, Hashable {
     public var sigkill: Duration
 
     /// Creates timeouts.
-    public init(sqlShutdown: Duration = .seconds(60), sigterm: Duration = .seconds(30), sigkill: Duration = .seconds(10)) {
+    public init(
+        sqlShutdown: Duration = .seconds(60),
+        sigterm: Duration = .seconds(30),
+        sigkill: Duration = .seconds(10)
+    ) {
         self.sqlShutdown = sqlShutdown
         self.sigterm = sigterm
         self.sigkill = sigkill

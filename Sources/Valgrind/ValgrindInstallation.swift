@@ -1,3 +1,5 @@
+import Subprocess
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Subprocess
 
 /// A valgrind release number, as printed by `valgrind --version` (`valgrind-3.19.0`).
 ///

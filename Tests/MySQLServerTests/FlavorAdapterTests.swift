@@ -30,7 +30,10 @@ struct FlavorAdapterTests {
                 "/usr/sbin/mysqld  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)", .mysql,
                 ServerVersion(8, 0, 36)
             ),
-            ("/usr/sbin/mysqld  Ver 5.7.44 for Linux on x86_64 (MySQL Community Server (GPL))", .mysql, ServerVersion(5, 7, 44)),
+            (
+                "/usr/sbin/mysqld  Ver 5.7.44 for Linux on x86_64 (MySQL Community Server (GPL))", .mysql,
+                ServerVersion(5, 7, 44)
+            ),
             ("mysqld  Ver 11.4.2-MariaDB-log for Linux on x86_64 (MariaDB Server)", .mariadb, ServerVersion(11, 4, 2)),
         ]
     )
@@ -40,7 +43,10 @@ struct FlavorAdapterTests {
         #expect(parsed.version == version)
     }
 
-    @Test("output that is not a server's is refused", arguments: ["", "bash: mysqld: not found", "Ver", "mysqld Ver x.y"])
+    @Test(
+        "output that is not a server's is refused",
+        arguments: ["", "bash: mysqld: not found", "Ver", "mysqld Ver x.y"]
+    )
     func versionGarbage(output: String) {
         #expect(ServerBinary.parseVersionOutput(output) == nil)
     }
@@ -60,7 +66,11 @@ struct FlavorAdapterTests {
     @Test("MariaDB under valgrind 3.19 as root gets the io_uring and buffer-pool workarounds and --user=root")
     func mariadbFlagsOldValgrind() {
         let adapter = FlavorAdapter(binary: mariadb, runningAsRoot: true)
-        let flags = adapter.serverFlags(layout: layout, valgrind: ValgrindVersion(3, 19, 0), userOptions: ["--sort-buffer-size=64M"])
+        let flags = adapter.serverFlags(
+            layout: layout,
+            valgrind: ValgrindVersion(3, 19, 0),
+            userOptions: ["--sort-buffer-size=64M"]
+        )
         #expect(
             flags.arguments == [
                 "--no-defaults", "--datadir=/r/server/data", "--socket=/r/server/mysqld.sock",
@@ -129,7 +139,11 @@ struct FlavorAdapterTests {
         var old = mysql
         old.version = ServerVersion(5, 7, 44)
         let adapter = FlavorAdapter(binary: old, runningAsRoot: false)
-        #expect(adapter.initialisationCommand(initialiser: "", layout: layout).arguments.contains("--innodb-log-file-size=8M"))
+        #expect(
+            adapter.initialisationCommand(initialiser: "", layout: layout).arguments.contains(
+                "--innodb-log-file-size=8M"
+            )
+        )
         #expect(!adapter.initialisationCommand(initialiser: "", layout: layout).arguments.contains("--user=root"))
     }
 
@@ -153,7 +167,9 @@ struct FlavorAdapterTests {
             try long.validate()
         }
         #expect(ServerError.socketPathTooLong(path: "/p", length: 120, limit: 107).description.contains("sun_path"))
-        let fits = ServerRunLayout(runDirectory: "/tmp/" + String(repeating: "d", count: 107 - 5 - "/server/mysqld.sock".count))
+        let fits = ServerRunLayout(
+            runDirectory: "/tmp/" + String(repeating: "d", count: 107 - 5 - "/server/mysqld.sock".count)
+        )
         #expect(fits.socket.utf8.count == 107)
         try fits.validate()
     }

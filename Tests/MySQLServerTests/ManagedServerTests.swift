@@ -68,6 +68,8 @@ final class EventLog: @unchecked Sendable {
     private var events: [LaunchProgress] = []
 
     func append(_ event: LaunchProgress) { lock.withLock { events.append(event) } }
-    func contains(where predicate: (LaunchProgress) -> Bool) -> Bool { lock.withLock { events.contains(where: predicate) } }
+    func contains(where predicate: (LaunchProgress) -> Bool) -> Bool {
+        lock.withLock { events.contains(where: predicate) }
+    }
     func snapshot() -> [LaunchProgress] { lock.withLock { events } }
 }

@@ -115,7 +115,11 @@ struct ServerDoctorTests {
     @Test("on this machine: mariadbd found, MariaDB identified, stripped, mariadb-install-db present")
     func installed() async {
         let checks = await ServerDoctor.checks()
-        #expect(checks.map(\.name) == ["server binary", "server flavour and version", "server symbols", "datadir initialiser"])
+        #expect(
+            checks.map(\.name) == [
+                "server binary", "server flavour and version", "server symbols", "datadir initialiser",
+            ]
+        )
         #expect(checks[0].status == .pass && checks[0].detail.hasSuffix("mariadbd"))
         #expect(checks[1].status == .pass && checks[1].detail.hasPrefix("MariaDB 10."))
         #expect(checks[2].detail.contains("stripped"))

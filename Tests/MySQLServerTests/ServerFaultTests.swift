@@ -10,7 +10,9 @@ extension ServerIntegrationTests {
         let run = try TemporaryRunDirectory("nobin")
         defer { run.cleanup() }
         await #expect {
-            _ = try await ManagedServer.launch(LaunchOptions(runDirectory: run.path, serverBinary: "/nonexistent/mariadbd"))
+            _ = try await ManagedServer.launch(
+                LaunchOptions(runDirectory: run.path, serverBinary: "/nonexistent/mariadbd")
+            )
         } throws: { error in
             guard case .serverBinaryMissing(let name, _) = error as? ServerError else { return false }
             return name == "/nonexistent/mariadbd" && "\(error)".contains("apt-get install mariadb-server")
@@ -21,7 +23,11 @@ extension ServerIntegrationTests {
     func valgrindMissing() async throws {
         let run = try TemporaryRunDirectory("novg")
         defer { run.cleanup() }
-        let options = LaunchOptions(runDirectory: run.path, serverBinary: "/usr/sbin/mariadbd", searchPath: "/nonexistent-bin")
+        let options = LaunchOptions(
+            runDirectory: run.path,
+            serverBinary: "/usr/sbin/mariadbd",
+            searchPath: "/nonexistent-bin"
+        )
         await #expect(throws: ServerError.valgrindMissing(searched: ["/nonexistent-bin"])) {
             _ = try await ManagedServer.launch(options)
         }
@@ -66,7 +72,9 @@ extension ServerIntegrationTests {
         defer { run.cleanup() }
         let events = EventLog()
         let error = await #expect(throws: ServerError.self) {
-            _ = try await ManagedServer.launch(LaunchOptions(runDirectory: run.path, serverOptions: ["--no-such-option"])) {
+            _ = try await ManagedServer.launch(
+                LaunchOptions(runDirectory: run.path, serverOptions: ["--no-such-option"])
+            ) {
                 events.append($0)
             }
         }
@@ -81,6 +89,21 @@ extension ServerIntegrationTests {
         #expect(pid == started)
         #expect(processesInGroup(started).isEmpty)
         #expect(VgdbFIFO.files(pid: started, prefix: run.path + "/server/vgdb").isEmpty)
+    }
+
+    @Test("a Massif option valgrind rejects is reported with valgrind's own words")
+    func badMassifOption() async throws {
+        let run = try TemporaryRunDirectory("badopt")
+        defer { run.cleanup() }
+        let error = await #expect(throws: ServerError.self) {
+            _ = try await ManagedServer.launch(LaunchOptions(runDirectory: run.path, massifOptions: ["--depth=abc"]))
+        }
+        guard case .exitedDuringStartup(_, let exit, _, let valgrindLog) = error else {
+            Issue.record("expected exitedDuringStartup, got \(String(describing: error))")
+            return
+        }
+        #expect(exit == .exited(1))
+        #expect(valgrindLog.lines.contains { $0.contains("Bad option: --depth=abc") })
     }
 
     @Test("a server that does not answer in time is stopped and reported with its log tails")
@@ -98,6 +121,7 @@ extension ServerIntegrationTests {
             return
         }
         #expect(socket == run.path + "/server/mysqld.sock")
+        #expect("\(error!)".contains("within 0.5 s"))
         #expect(errorLog.path == run.path + "/logs/server.err")
         #expect(valgrindLog.lines.contains { $0.contains("Massif") })
         let pid = try #require(events.startedPID)
@@ -265,7 +289,9 @@ extension ServerIntegrationTests {
         let run = try TemporaryRunDirectory("nosrv")
         defer { run.cleanup() }
         let error = await #expect(throws: ServerError.self) {
-            _ = try await Connection.connect(ConnectionOptions(name: "c", target: .socket(path: run.path + "/none.sock")))
+            _ = try await Connection.connect(
+                ConnectionOptions(name: "c", target: .socket(path: run.path + "/none.sock"))
+            )
         }
         guard case .sql(let sql) = error else {
             Issue.record("expected an SQL error")
