@@ -123,7 +123,7 @@ extension ServerIntegrationTests {
         #expect(socket == run.path + "/server/mysqld.sock")
         #expect("\(error!)".contains("within 0.5 s"))
         #expect(errorLog.path == run.path + "/logs/server.err")
-        #expect(valgrindLog.lines.contains { $0.contains("Massif") })
+        #expect(valgrindLog.path == run.path + "/logs/valgrind.log")
         let pid = try #require(events.startedPID)
         #expect(processesInGroup(pid).isEmpty)
         #expect(VgdbFIFO.files(pid: pid, prefix: run.path + "/server/vgdb").isEmpty)
@@ -179,6 +179,21 @@ extension ServerIntegrationTests {
             #expect(outcome.processGroupGone)
             #expect(outcome.removedStaleFiles.contains { $0.contains("-from-vgdb-to-\(server.valgrindPID)-") })
             #expect(VgdbFIFO.files(pid: server.valgrindPID, prefix: server.vgdbPrefix).isEmpty)
+            #expect(processesInGroup(server.processGroupID).isEmpty)
+        }
+    }
+
+    @Test("shutdown from a cancelled task (Ctrl-C) still stops cleanly and keeps Massif's final file")
+    func shutdownWhenCancelled() async throws {
+        try await withManagedServer("ctrlc") { server, _ in
+            let stopping = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return await server.shutdown()
+            }
+            let outcome = await stopping.value
+            #expect(outcome.method == .sqlShutdown)
+            #expect(outcome.massifFinalFilePresent)
+            #expect(outcome.processGroupGone)
             #expect(processesInGroup(server.processGroupID).isEmpty)
         }
     }
