@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// How to reach a server the user already started under `valgrind --tool=massif --vgdb=yes`.
+///
+/// There is no password field: the password is read from the environment variable the user names, so
+/// it never appears in a plan, a run record or the process list.
+public struct AttachOptions: Sendable, Hashable, Codable {
+    /// The valgrind process's pid (the server's pid file holds it).
+    public var pid: Int32
+    /// The `--vgdb-prefix` the server was started with; valgrind's default is `/tmp/vgdb-pipe`.
+    public var vgdbPrefix: String
+    /// The server's socket, or host and port.
+    public var target: ConnectionTarget
+    /// The SQL user.
+    public var user: String
+    /// The environment variable that holds the password (e.g. `MYSQL_PWD`); `nil` for no password.
+    public var passwordEnvironmentVariable: String?
+
+    /// valgrind's default `--vgdb-prefix` (`VG_(vgdb_prefix_default)` without TMPDIR).
+    public static let defaultVgdbPrefix = "/tmp/vgdb-pipe"
+
+    /// Creates attach options.
+    public init(
+        pid: Int32,
+        vgdbPrefix: String = AttachOptions.defaultVgdbPrefix,
+        target: ConnectionTarget,
+        user: String = "root",
+        passwordEnvironmentVariable: String? = nil
+    ) {
+        self.pid = pid
+        self.vgdbPrefix = vgdbPrefix
+        self.target = target
+        self.user = user
+        self.passwordEnvironmentVariable = passwordEnvironmentVariable
+    }
+}
+
+/// A server snapctl did not start and will not stop: it only checks it, talks SQL to it, and exposes the
+/// pid and prefix for the vgdb relay.
+public struct AttachedServer: Sendable {
+    /// What the user gave.
+    public let options: AttachOptions
+    /// The `-from-vgdb-to-<pid>-` FIFO that proved the process runs valgrind's gdbserver.
+    public let vgdbFIFO: String
+    /// The server's version string (`SELECT VERSION()` via `mysql_get_server_info`).
+    public let serverVersion: String
+    private let password: String?
+
+    /// The valgrind process's pid, for the vgdb relay.
+    public var valgrindPID: Int32 { options.pid }
+    /// The `--vgdb-prefix`, for the vgdb relay.
+    public var vgdbPrefix: String { options.vgdbPrefix }
+    /// The flavour, from the version string.
+    public var flavor: ServerFlavor { serverVersion.lowercased().contains("mariadb") ? .mariadb : .mysql }
+
+    /// Checks that `pid` is alive and has a vgdb FIFO under the prefix, reads the password from the
+    /// environment, and makes one connection to prove the credentials.
+    ///
+    /// - Parameter environment: the variables to read the password from; the process's environment
+    ///   when `nil`.
+    public static func attach(
+        _ options: AttachOptions,
+        environment: [String: String]? = nil
+    ) async throws(ServerError) -> AttachedServer {
+        guard ProcessGroup.processExists(options.pid) else { throw .noSuchProcess(pid: options.pid) }
+        guard let fifo = VgdbFIFO.find(pid: options.pid, prefix: options.vgdbPrefix) else {
+            throw .noVgdbFIFO(
+                pid: options.pid,
+                prefix: options.vgdbPrefix,
+                looked: VgdbFIFO.split(options.vgdbPrefix).directory
+            )
+        }
+        var password: String?
+        if let name = options.passwordEnvironmentVariable {
+            let value = environment.map { $0[name] } ?? getenv(name).map { String(cString: $0) }
+            guard let value else { throw .passwordVariableUnset(name: name) }
+            password = value
+        }
+        let probe = try await Connection.connect(
+            ConnectionOptions(name: "snapctl-attach", target: options.target, user: options.user, password: password)
+        )
+        let version = await probe.serverVersion
+        await probe.close()
+        return AttachedServer(options: options, vgdbFIFO: fifo, serverVersion: version, password: password)
+    }
+
+    /// Opens a connection with the attach credentials.
+    public func connect(name: String, database: String? = nil) async throws(ServerError) -> Connection {
+        try await Connection.connect(
+            ConnectionOptions(
+                name: name,
+                target: options.target,
+                user: options.user,
+                password: password,
+                database: database
+            )
+        )
+    }
+
+    /// Whether the valgrind process still exists.
+    public var isAlive: Bool { ProcessGroup.processExists(options.pid) }
+}

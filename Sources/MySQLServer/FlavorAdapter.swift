@@ -1,0 +1,127 @@
+import Valgrind
+
+/// The server's command-line options: snapctl's first, then the user's, so the user can override ours
+/// (the server keeps the last occurrence of an option).
+public struct ServerFlags: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The options snapctl needs (private datadir and socket, workarounds, small buffers).
+    public var ours: [String]
+    /// The plan's `server.options`.
+    public var user: [String]
+
+    /// Creates flags from both parts.
+    public init(ours: [String], user: [String]) {
+        self.ours = ours
+        self.user = user
+    }
+
+    /// Every option, in order.
+    public var arguments: [String] { ours + user }
+
+    public var description: String {
+        arguments.map(ValgrindCommand.shellQuote).joined(separator: " ")
+    }
+}
+
+/// How one flavour initialises a datadir and which options it runs with.
+///
+/// MariaDB uses `mariadb-install-db`, MySQL `mysqld --initialize-insecure`. Only MariaDB is installed
+/// on our machines; the MySQL command lines are checked as values.
+public struct FlavorAdapter: Sendable, Hashable, Codable {
+    /// The server binary and its flavour and version.
+    public var binary: ServerBinary
+    /// Whether snapctl runs as root: mariadbd and mysqld then refuse to start without `--user=root`.
+    public var runningAsRoot: Bool
+    /// The InnoDB buffer pool: small, because under Massif every page is heap and the datadir is
+    /// part of the bundle.
+    public var bufferPoolSize: String
+    /// The redo log size (`innodb_log_file_size` / `innodb_redo_log_capacity`): small, to keep the
+    /// datadir small.
+    public var redoLogSize: String
+
+    /// Creates an adapter for `binary`.
+    public init(binary: ServerBinary, runningAsRoot: Bool, bufferPoolSize: String = "32M", redoLogSize: String = "8M") {
+        self.binary = binary
+        self.runningAsRoot = runningAsRoot
+        self.bufferPoolSize = bufferPoolSize
+        self.redoLogSize = redoLogSize
+    }
+
+    public var flavor: ServerFlavor { binary.flavor }
+
+    /// The name of the datadir initialiser this flavour uses.
+    public var initialiserName: String {
+        switch flavor {
+        case .mariadb: return "mariadb-install-db"
+        case .mysql: return "mysqld"
+        }
+    }
+
+    /// MySQL 8.0.30 replaced `innodb_log_file_size` with `innodb_redo_log_capacity`.
+    private var redoLogOption: String {
+        if flavor == .mysql && binary.version >= ServerVersion(8, 0, 30) {
+            return "--innodb-redo-log-capacity=\(redoLogSize)"
+        }
+        return "--innodb-log-file-size=\(redoLogSize)"
+    }
+
+    /// The command that creates an empty datadir with a passwordless root.
+    ///
+    /// - Parameter initialiser: the path of `mariadb-install-db` (MariaDB); ignored for MySQL, which
+    ///   initialises with the server binary itself.
+    public func initialisationCommand(initialiser: String, layout: ServerRunLayout) -> ProgramCommand {
+        let user = runningAsRoot ? ["--user=root"] : []
+        switch flavor {
+        case .mariadb:
+            return ProgramCommand(
+                executable: initialiser,
+                arguments: ["--no-defaults", "--datadir=\(layout.datadir)"] + user + [
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                    "--skip-name-resolve",
+                    redoLogOption,
+                    "--innodb-buffer-pool-size=\(bufferPoolSize)",
+                ]
+            )
+        case .mysql:
+            return ProgramCommand(
+                executable: binary.path,
+                arguments: ["--no-defaults", "--initialize-insecure", "--datadir=\(layout.datadir)"] + user + [
+                    redoLogOption,
+                    "--innodb-buffer-pool-size=\(bufferPoolSize)",
+                    "--log-error=\(layout.initialisationLog)",
+                ]
+            )
+        }
+    }
+
+    /// The server's options for a private, socket-only server in `layout`.
+    ///
+    /// Workarounds from reference section G: `--innodb-use-native-aio=0` below valgrind 3.23 (MariaDB
+    /// otherwise hangs in io_uring); a small `innodb-buffer-pool-size-max` (MariaDB otherwise reserves
+    /// 8 TiB of address space and aborts under valgrind), given with `--loose-` so that releases without
+    /// the option only warn. MySQL also gets `--mysqlx=OFF` (no X protocol port or `/tmp` socket) and
+    /// `--skip-log-bin` (no binary logs in the bundle).
+    public func serverFlags(layout: ServerRunLayout, valgrind: ValgrindVersion, userOptions: [String]) -> ServerFlags {
+        var ours = [
+            "--no-defaults",
+            "--datadir=\(layout.datadir)",
+            "--socket=\(layout.socket)",
+            "--pid-file=\(layout.pidFile)",
+            "--log-error=\(layout.errorLog)",
+            "--skip-networking",
+        ]
+        if runningAsRoot { ours.append("--user=root") }
+        ours.append("--innodb-buffer-pool-size=\(bufferPoolSize)")
+        ours.append(redoLogOption)
+        switch flavor {
+        case .mariadb:
+            ours.append("--loose-innodb-buffer-pool-size-max=\(bufferPoolSize)")
+            if valgrind < ValgrindInstallation.firstReleaseWithWorkingIOUring {
+                ours.append("--innodb-use-native-aio=0")
+            }
+        case .mysql:
+            ours += ["--mysqlx=OFF", "--skip-log-bin"]
+        }
+        return ServerFlags(ours: ours, user: userOptions)
+    }
+}

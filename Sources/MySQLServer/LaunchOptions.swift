@@ -1,0 +1,60 @@
+import Valgrind
+
+/// What to launch: a throwaway server in a run directory, under Massif.
+public struct LaunchOptions: Sendable, Hashable {
+    /// The run directory (created by the caller); see ``ServerRunLayout``.
+    public var runDirectory: String
+    /// The server binary: a name on `PATH` (plus `/usr/sbin`) or a path.
+    public var serverBinary: String
+    /// The flavour; `nil` reads it from `--version`.
+    public var flavor: ServerFlavor?
+    /// Server options from the plan; they come after snapctl's, so they can override them.
+    public var serverOptions: [String]
+    /// Massif options from the plan (`--depth=40`, `--time-unit=B`); they come after snapctl's.
+    public var massifOptions: [String]
+    /// How long the server may take to accept a connection.
+    public var startupTimeout: Duration
+    /// The InnoDB buffer pool size given to the server.
+    public var bufferPoolSize: String
+    /// A `PATH` to search instead of the process's own (tests use it to hide valgrind).
+    public var searchPath: String?
+
+    /// Creates launch options; the defaults start the embedded MariaDB.
+    public init(
+        runDirectory: String,
+        serverBinary: String = "mariadbd",
+        flavor: ServerFlavor? = nil,
+        serverOptions: [String] = [],
+        massifOptions: [String] = [],
+        startupTimeout: Duration = .seconds(120),
+        bufferPoolSize: String = "32M",
+        searchPath: String? = nil
+    ) {
+        self.runDirectory = runDirectory
+        self.serverBinary = serverBinary
+        self.flavor = flavor
+        self.serverOptions = serverOptions
+        self.massifOptions = massifOptions
+        self.startupTimeout = startupTimeout
+        self.bufferPoolSize = bufferPoolSize
+        self.searchPath = searchPath
+    }
+}
+
+/// What a launch is doing, for the CLI to render (a spinner, elapsed time, the error log's last line).
+///
+/// The module does not assume a terminal; it reports events and the caller decides how to show them.
+public enum LaunchProgress: Sendable, Hashable {
+    /// The server binary was identified.
+    case identified(ServerBinary, valgrind: ValgrindVersion)
+    /// The datadir is being initialised with this command.
+    case initialisingDatadir(ProgramCommand)
+    /// An existing datadir is reused.
+    case reusingDatadir(path: String)
+    /// valgrind was started with this command line.
+    case started(ValgrindCommand, pid: Int32)
+    /// Still waiting for the socket to accept a connection (about four times a second).
+    case waiting(elapsed: Duration, lastLogLine: String?)
+    /// The server accepted a connection.
+    case ready(elapsed: Duration)
+}

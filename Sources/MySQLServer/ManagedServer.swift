@@ -1,0 +1,504 @@
+import Subprocess
+import Valgrind
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A throwaway server that snapctl started under Massif with vgdb, in a private run directory.
+///
+/// The valgrind process runs in its own process group (so Ctrl-C at the terminal does not reach it and
+/// the whole group can be signalled); every path out (``shutdown(timeouts:)``, a failed or cancelled
+/// ``launch(_:progress:)``) stops it with SQL `SHUTDOWN`, then SIGTERM, then SIGKILL of the group,
+/// each with a bounded wait, and removes what a killed valgrind leaves behind.
+public actor ManagedServer {
+    /// Where the server's files are.
+    public nonisolated let layout: ServerRunLayout
+    /// The server binary, flavour and version.
+    public nonisolated let binary: ServerBinary
+    /// The valgrind installation used.
+    public nonisolated let valgrind: ValgrindInstallation
+    /// The exact valgrind command line, for the run record.
+    public nonisolated let valgrindCommand: ValgrindCommand
+    /// The server options inside it.
+    public nonisolated let serverFlags: ServerFlags
+    /// The valgrind process's pid: the pid vgdb needs (`vgdb --pid`), and the pid mariadbd writes to its
+    /// pid file (Debian's `/usr/bin/valgrind` script execs `valgrind.bin`, which keeps the pid).
+    public nonisolated let valgrindPID: Int32
+    /// The process group that holds valgrind and anything it started.
+    public nonisolated let processGroupID: Int32
+    /// How long the server took to accept its first connection.
+    public nonisolated let startupDuration: Duration
+    private nonisolated let exitBox: ExitBox
+    private nonisolated let supervisor: Task<ProcessExit, any Error>
+    private var shutdownTask: Task<ShutdownOutcome, Never>?
+
+    /// The server flavour.
+    public nonisolated var flavor: ServerFlavor { binary.flavor }
+    /// The server version.
+    public nonisolated var version: ServerVersion { binary.version }
+    /// The `--vgdb-prefix` (`RUN/server/vgdb`), for the vgdb relay.
+    public nonisolated var vgdbPrefix: String { layout.vgdbPrefix }
+    /// The server's unix socket.
+    public nonisolated var socketPath: String { layout.socket }
+    /// Massif's end-of-run file (`RUN/massif.final.out`).
+    public nonisolated var massifFinalFile: String { layout.massifFinalFile }
+    /// How the valgrind process ended, or `nil` while it runs.
+    public nonisolated var exitStatus: ProcessExit? { exitBox.value }
+
+    private init(
+        layout: ServerRunLayout,
+        binary: ServerBinary,
+        valgrind: ValgrindInstallation,
+        valgrindCommand: ValgrindCommand,
+        serverFlags: ServerFlags,
+        valgrindPID: Int32,
+        processGroupID: Int32,
+        startupDuration: Duration,
+        exitBox: ExitBox,
+        supervisor: Task<ProcessExit, any Error>
+    ) {
+        self.layout = layout
+        self.binary = binary
+        self.valgrind = valgrind
+        self.valgrindCommand = valgrindCommand
+        self.serverFlags = serverFlags
+        self.valgrindPID = valgrindPID
+        self.processGroupID = processGroupID
+        self.startupDuration = startupDuration
+        self.exitBox = exitBox
+        self.supervisor = supervisor
+    }
+
+    /// A last resort when the server is dropped without ``shutdown(timeouts:)``: SIGTERM the group (a
+    /// clean exit for valgrind; nothing here can wait for it).
+    deinit {
+        if exitBox.value == nil { ProcessGroup.signal(processGroupID, SIGTERM) }
+    }
+
+    // MARK: - Launch
+
+    /// Initialises a datadir (unless one is there), starts the server under Massif, and waits until it
+    /// accepts a connection on its socket.
+    ///
+    /// On any failure, and on cancellation, the server is stopped before this returns.
+    /// - Parameter progress: called with events the CLI can render; it must return quickly.
+    public static func launch(
+        _ options: LaunchOptions,
+        progress: @escaping @Sendable (LaunchProgress) -> Void = { _ in }
+    ) async throws(ServerError) -> ManagedServer {
+        let layout = ServerRunLayout(runDirectory: options.runDirectory)
+        try layout.validate()
+        let valgrind = try await locateValgrind(path: options.searchPath)
+        let binaryPath = try ServerLocator.resolve(options.serverBinary, path: options.searchPath)
+        var binary = try await ServerLocator.identify(binaryPath)
+        if let flavor = options.flavor { binary.flavor = flavor }
+        progress(.identified(binary, valgrind: valgrind.version))
+        let adapter = FlavorAdapter(
+            binary: binary,
+            runningAsRoot: ServerLocator.runningAsRoot,
+            bufferPoolSize: options.bufferPoolSize
+        )
+
+        try FileIO.makeDirectory(layout.serverDirectory, mode: 0o700)
+        try FileIO.makeDirectory(layout.logsDirectory, mode: 0o755)
+        // What an earlier server in this directory left: the tails we show must be this run's.
+        for path in [layout.socket, layout.pidFile, layout.errorLog, layout.valgrindLog, layout.massifFinalFile] {
+            unlink(path)
+        }
+
+        if FileIO.exists(layout.datadir + "/mysql") {
+            progress(.reusingDatadir(path: layout.datadir))
+        } else {
+            guard let initialiser = ServerLocator.initialiser(for: binary, path: options.searchPath) else {
+                throw .initialiserMissing(flavor: binary.flavor, name: adapter.initialiserName)
+            }
+            let command = adapter.initialisationCommand(initialiser: initialiser, layout: layout)
+            progress(.initialisingDatadir(command))
+            try await initialiseDatadir(command, layout: layout)
+        }
+        if Task.isCancelled { throw .cancelled }
+
+        let flags = adapter.serverFlags(layout: layout, valgrind: valgrind.version, userOptions: options.serverOptions)
+        let command = ValgrindCommand(
+            valgrind: valgrind.valgrind,
+            vgdbPrefix: layout.vgdbPrefix,
+            massifOutFile: layout.massifFinalFile,
+            logFile: layout.valgrindLog,
+            massifOptions: options.massifOptions,
+            program: binary.path,
+            programArguments: flags.arguments
+        )
+        let exitBox = ExitBox()
+        let (pid, supervisor) = try await spawn(command, layout: layout, exitBox: exitBox)
+        progress(.started(command, pid: pid))
+
+        let started = ContinuousClock.now
+        do {
+            try await waitUntilReady(
+                pid: pid,
+                layout: layout,
+                exitBox: exitBox,
+                timeout: options.startupTimeout,
+                started: started,
+                progress: progress
+            )
+        } catch {
+            _ = await stop(pid: pid, pgid: pid, exitBox: exitBox, layout: layout, sql: false, timeouts: .init())
+            if case .startupTimedOut = error {
+                // Tails read after the stop, so that they hold everything the server printed.
+                throw .startupTimedOut(
+                    seconds: options.startupTimeout.seconds,
+                    socket: layout.socket,
+                    errorLog: LogTail.read(layout.errorLog),
+                    valgrindLog: LogTail.read(layout.valgrindLog)
+                )
+            }
+            throw error
+        }
+        let elapsed = ContinuousClock.now - started
+        progress(.ready(elapsed: elapsed))
+
+        // The pid file is the server's own word for its pid; it is valgrind's pid.
+        let filePID = FileIO.readAll(layout.pidFile).flatMap { Int32($0.trimmed) }
+        return ManagedServer(
+            layout: layout,
+            binary: binary,
+            valgrind: valgrind,
+            valgrindCommand: command,
+            serverFlags: flags,
+            valgrindPID: filePID ?? pid,
+            processGroupID: pid,
+            startupDuration: elapsed,
+            exitBox: exitBox,
+            supervisor: supervisor
+        )
+    }
+
+    private static func locateValgrind(path: String?) async throws(ServerError) -> ValgrindInstallation {
+        switch await ValgrindInstallation.locate(path: path) {
+        case .found(let installation):
+            return installation
+        case .valgrindMissing(let searched):
+            throw .valgrindMissing(searched: searched)
+        case .vgdbMissing(_, let searched):
+            throw .vgdbMissing(searched: searched)
+        case .versionUnreadable(let valgrind, let output):
+            throw .valgrindVersionUnreadable(valgrind: valgrind, output: output)
+        }
+    }
+
+    /// Runs the datadir initialiser in its own process group (torn down if the task is cancelled),
+    /// keeping its output in `RUN/logs/datadir-init.log`. A failure removes the half-made datadir.
+    static func initialiseDatadir(_ command: ProgramCommand, layout: ServerRunLayout) async throws(ServerError) {
+        var platform = PlatformOptions()
+        platform.processGroupID = 0
+        platform.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(5)),
+            .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
+        ]
+        let output: String
+        let exit: ProcessExit
+        do {
+            let result = try await Subprocess.run(
+                .path(.init(command.executable)),
+                arguments: Arguments(command.arguments),
+                workingDirectory: .init(layout.serverDirectory),
+                platformOptions: platform,
+                input: .none,
+                output: .string(limit: 1 << 20),
+                error: .combinedWithOutput
+            )
+            output = result.standardOutput
+            exit = ProcessExit(result.terminationStatus)
+        } catch {
+            FileIO.removeTree(layout.datadir)
+            if Task.isCancelled { throw .cancelled }
+            throw .spawnFailed(command: command.description, reason: "\(error)")
+        }
+        let logged = FileIO.readAll(layout.initialisationLog) ?? ""
+        FileIO.writeFile(layout.initialisationLog, contents: logged + output)
+        if Task.isCancelled {
+            FileIO.removeTree(layout.datadir)
+            throw .cancelled
+        }
+        if !exit.isSuccess {
+            FileIO.removeTree(layout.datadir)
+            let shown = LogTail.read(layout.initialisationLog, lines: 40).lines.joined(separator: "\n")
+            throw .datadirInitialisationFailed(command: command.description, exit: exit, output: shown)
+        }
+    }
+
+    /// Starts valgrind in a new process group; a supervising task waits for its exit and records it.
+    private static func spawn(
+        _ command: ValgrindCommand,
+        layout: ServerRunLayout,
+        exitBox: ExitBox
+    ) async throws(ServerError) -> (pid: Int32, supervisor: Task<ProcessExit, any Error>) {
+        let console = open(layout.consoleLog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard console >= 0 else {
+            throw .runDirectory(path: layout.consoleLog, reason: String(cString: strerror(errno)))
+        }
+        var platform = PlatformOptions()
+        platform.processGroupID = 0
+        // Used by Subprocess only if this supervising task is cancelled; snapctl's own stop comes first.
+        platform.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(30)),
+            .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(5)),
+        ]
+        let (pids, pidSink) = AsyncStream<Int32>.makeStream()
+        let supervisor = Task<ProcessExit, any Error> {
+            defer { pidSink.finish() }
+            do {
+                let result = try await Subprocess.run(
+                    .path(.init(command.valgrind)),
+                    arguments: Arguments(command.arguments),
+                    workingDirectory: .init(layout.serverDirectory),
+                    platformOptions: platform,
+                    input: .none,
+                    output: .fileDescriptor(.init(rawValue: console), closeAfterSpawningProcess: true),
+                    error: .combinedWithOutput
+                ) { execution in
+                    pidSink.yield(execution.processIdentifier.value)
+                    pidSink.finish()
+                }
+                let exit = ProcessExit(result.terminationStatus)
+                exitBox.set(exit)
+                return exit
+            } catch {
+                // Not started (or no longer watchable): report it as an exit so no wait hangs.
+                exitBox.set(.exited(127))
+                throw error
+            }
+        }
+        // Waited for in a task of its own: a cancelled caller must still learn the pid, to stop the server.
+        let reported = await Task {
+            var iterator = pids.makeAsyncIterator()
+            return await iterator.next()
+        }.value
+        guard let pid = reported else {
+            let reason: String
+            switch await supervisor.result {
+            case .failure(let error): reason = "\(error)"
+            case .success(let exit): reason = "it ended with \(exit) before reporting its pid"
+            }
+            throw .spawnFailed(command: command.description, reason: reason)
+        }
+        return (pid, supervisor)
+    }
+
+    /// Polls until the socket accepts a connection, the process exits, the timeout passes, or the task is
+    /// cancelled. Throws the matching ``ServerError``; the caller stops the server.
+    private static func waitUntilReady(
+        pid: Int32,
+        layout: ServerRunLayout,
+        exitBox: ExitBox,
+        timeout: Duration,
+        started: ContinuousClock.Instant,
+        progress: @Sendable (LaunchProgress) -> Void
+    ) async throws(ServerError) {
+        var lastReport = started
+        while true {
+            if let exit = exitBox.value {
+                throw .exitedDuringStartup(
+                    pid: pid,
+                    exit: exit,
+                    errorLog: LogTail.read(layout.errorLog),
+                    valgrindLog: LogTail.read(layout.valgrindLog + "", lines: 20).orConsole(layout.consoleLog)
+                )
+            }
+            let now = ContinuousClock.now
+            if now - started > timeout {
+                throw .startupTimedOut(
+                    seconds: timeout.seconds,
+                    socket: layout.socket,
+                    errorLog: LogTail(path: layout.errorLog, lines: []),
+                    valgrindLog: LogTail(path: layout.valgrindLog, lines: [])
+                )
+            }
+            if Task.isCancelled { throw .cancelled }
+            if FileIO.exists(layout.socket) {
+                let options = ConnectionOptions(
+                    name: "snapctl-readiness",
+                    target: .socket(path: layout.socket),
+                    connectTimeoutSeconds: 5,
+                    readTimeoutSeconds: 10
+                )
+                if let probe = try? await Connection.connect(options) {
+                    await probe.close()
+                    return
+                }
+            }
+            if now - lastReport >= .milliseconds(250) {
+                progress(
+                    .waiting(elapsed: now - started, lastLogLine: LogTail.read(layout.errorLog, lines: 1).lastLine)
+                )
+                lastReport = now
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    // MARK: - Using the server
+
+    /// Opens a connection over the server's socket.
+    public func connect(
+        name: String,
+        user: String = "root",
+        password: String? = nil,
+        database: String? = nil
+    ) async throws(ServerError) -> Connection {
+        try await Connection.connect(
+            ConnectionOptions(
+                name: name,
+                target: .socket(path: layout.socket),
+                user: user,
+                password: password,
+                database: database
+            )
+        )
+    }
+
+    /// Waits until the valgrind process exits, however that happens, and returns how it ended.
+    public nonisolated func waitForExit() async -> ProcessExit {
+        switch await supervisor.result {
+        case .success(let exit): return exit
+        case .failure: return exitBox.value ?? .exited(127)
+        }
+    }
+
+    /// Throws ``ServerError/serverDied(pid:exit:errorLog:valgrindLog:)`` if the server has exited
+    /// without being asked to.
+    public func checkAlive() throws(ServerError) {
+        if shutdownTask == nil, let exit = exitBox.value { throw deathReport(exit) }
+    }
+
+    /// Turns an error from a connection into the real story: when the connection was lost because the
+    /// server died, the death (exit status or signal, log tails) is what the user needs to see.
+    ///
+    /// Waits at most `grace` for the process to finish dying.
+    public func explain(_ error: ServerError, grace: Duration = .seconds(5)) async -> ServerError {
+        guard case .sql(let sqlError) = error, sqlError.isConnectionLost, shutdownTask == nil else { return error }
+        guard let exit = await exitBox.wait(upTo: grace) else { return error }
+        return deathReport(exit)
+    }
+
+    /// The error that reports the server's death, with the tails of its logs.
+    public nonisolated func deathReport(_ exit: ProcessExit) -> ServerError {
+        .serverDied(
+            pid: valgrindPID,
+            exit: exit,
+            errorLog: LogTail.read(layout.errorLog),
+            valgrindLog: LogTail.read(layout.valgrindLog)
+        )
+    }
+
+    // MARK: - Stopping
+
+    /// Stops the server: SQL `SHUTDOWN`, then SIGTERM, then SIGKILL of the process group, each with a
+    /// bounded wait; then removes stale FIFOs, socket and pid file.
+    ///
+    /// Safe to call more than once and from several tasks: they share one shutdown. It runs to the end
+    /// even if the calling task is cancelled (Ctrl-C must not leave a server behind).
+    public func shutdown(timeouts: ShutdownTimeouts = ShutdownTimeouts()) async -> ShutdownOutcome {
+        if let shutdownTask { return await shutdownTask.value }
+        let (pid, pgid, exitBox, layout) = (valgrindPID, processGroupID, exitBox, layout)
+        let task = Task {
+            await ManagedServer.stop(
+                pid: pid,
+                pgid: pgid,
+                exitBox: exitBox,
+                layout: layout,
+                sql: true,
+                timeouts: timeouts
+            )
+        }
+        shutdownTask = task
+        return await task.value
+    }
+
+    /// Deletes the datadir once the server has stopped, so that the run directory stays small.
+    public func removeDatadir() throws(ServerError) {
+        guard exitBox.value != nil, !ProcessGroup.isAlive(processGroupID) else {
+            throw .runDirectory(path: layout.datadir, reason: "the server is still running; shut it down first")
+        }
+        FileIO.removeTree(layout.datadir)
+    }
+
+    /// The stop sequence shared by ``shutdown(timeouts:)`` and a failed launch.
+    static func stop(
+        pid: Int32,
+        pgid: Int32,
+        exitBox: ExitBox,
+        layout: ServerRunLayout,
+        sql: Bool,
+        timeouts: ShutdownTimeouts
+    ) async -> ShutdownOutcome {
+        let started = ContinuousClock.now
+        var method = ShutdownOutcome.Method.alreadyExited
+        var exit = exitBox.value
+        if exit == nil && sql {
+            method = .sqlShutdown
+            await Task.detached {
+                let options = ConnectionOptions(
+                    name: "snapctl-shutdown",
+                    target: .socket(path: layout.socket),
+                    connectTimeoutSeconds: 5,
+                    readTimeoutSeconds: 10
+                )
+                if let connection = try? await Connection.connect(options) {
+                    _ = try? await connection.execute("SHUTDOWN")
+                    await connection.close()
+                }
+            }.value
+            exit = await exitBox.wait(upTo: timeouts.sqlShutdown)
+        }
+        if exit == nil {
+            method = .sigterm
+            ProcessGroup.signal(pgid, SIGTERM)
+            exit = await exitBox.wait(upTo: timeouts.sigterm)
+        }
+        if exit == nil {
+            method = .sigkill
+            ProcessGroup.signal(pgid, SIGKILL)
+            exit = await exitBox.wait(upTo: timeouts.sigkill)
+            if exit == nil { method = .stillRunning }
+        }
+        // The leader is gone; anything else in its group is an orphan.
+        await ProcessGroup.killRemnants(pgid, upTo: timeouts.sigkill)
+        var removed = VgdbFIFO.removeStale(pid: pid, prefix: layout.vgdbPrefix)
+        if pid != pgid { removed += VgdbFIFO.removeStale(pid: pgid, prefix: layout.vgdbPrefix) }
+        for path in [layout.socket, layout.pidFile] where FileIO.exists(path) {
+            unlink(path)
+            removed.append(path)
+        }
+        return ShutdownOutcome(
+            method: method,
+            exit: exit,
+            massifFinalFile: layout.massifFinalFile,
+            massifFinalFilePresent: (FileIO.size(layout.massifFinalFile) ?? 0) > 0,
+            processGroupGone: !ProcessGroup.isAlive(pgid),
+            removedStaleFiles: removed,
+            seconds: (ContinuousClock.now - started).seconds
+        )
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension LogTail {
+    /// This tail, or the console log's when this one is empty (valgrind prints option errors to stderr
+    /// before it opens `--log-file`).
+    func orConsole(_ consoleLog: String) -> LogTail {
+        if !lines.isEmpty { return self }
+        let console = LogTail.read(consoleLog)
+        return console.lines.isEmpty ? self : console
+    }
+}

@@ -1,0 +1,116 @@
+/// One line of `snapctl doctor`: what was checked, how it went, and what to do about it.
+public struct DoctorCheck: Sendable, Hashable, Codable {
+    /// The outcome of a check.
+    public enum Status: String, Sendable, Hashable, Codable {
+        case pass
+        case warn
+        case fail
+    }
+
+    public var name: String
+    public var status: Status
+    /// What was found (paths, versions).
+    public var detail: String
+    /// What to do when the status is not `pass`.
+    public var fix: String?
+
+    /// Creates a check result.
+    public init(name: String, status: Status, detail: String, fix: String? = nil) {
+        self.name = name
+        self.status = status
+        self.detail = detail
+        self.fix = fix
+    }
+}
+
+/// The server-side checks of `snapctl doctor`, as data; the CLI renders them.
+public enum ServerDoctor {
+    /// Checks the server binary (found, flavour and version), its symbols (stripped, debug file
+    /// installed) and its datadir initialiser.
+    ///
+    /// - Parameters:
+    ///   - binary: a name on `PATH` (plus `/usr/sbin`) or a path; the embedded default is `mariadbd`.
+    ///   - path: a `PATH` to search instead of the process's.
+    public static func checks(binary: String = "mariadbd", path: String? = nil) async -> [DoctorCheck] {
+        var checks: [DoctorCheck] = []
+        let resolved: String
+        do {
+            resolved = try ServerLocator.resolve(binary, path: path)
+            checks.append(DoctorCheck(name: "server binary", status: .pass, detail: resolved))
+        } catch {
+            checks.append(
+                DoctorCheck(
+                    name: "server binary",
+                    status: .fail,
+                    detail: "'\(binary)' not found",
+                    fix: "apt-get install mariadb-server, or give the server binary's path"
+                )
+            )
+            return checks
+        }
+
+        let identified: ServerBinary
+        do {
+            identified = try await ServerLocator.identify(resolved)
+            checks.append(
+                DoctorCheck(
+                    name: "server flavour and version",
+                    status: .pass,
+                    detail: "\(identified.flavor) \(identified.version) (\(identified.versionLine))"
+                )
+            )
+        } catch {
+            checks.append(
+                DoctorCheck(
+                    name: "server flavour and version",
+                    status: .fail,
+                    detail: "\(error)",
+                    fix: "give the path of a MariaDB or MySQL server binary (mariadbd, mysqld)"
+                )
+            )
+            return checks
+        }
+
+        checks.append(symbolsCheck(resolved, flavor: identified.flavor))
+
+        if let initialiser = ServerLocator.initialiser(for: identified, path: path) {
+            let how = identified.flavor == .mysql ? "\(initialiser) --initialize-insecure" : initialiser
+            checks.append(DoctorCheck(name: "datadir initialiser", status: .pass, detail: how))
+        } else {
+            checks.append(
+                DoctorCheck(
+                    name: "datadir initialiser",
+                    status: .fail,
+                    detail: "mariadb-install-db not found next to \(resolved) or on PATH",
+                    fix: "apt-get install mariadb-server (it ships mariadb-install-db)"
+                )
+            )
+        }
+        return checks
+    }
+
+    /// Whether frames in snapshots will have names: a binary with its symbol table, or a stripped one
+    /// whose separate debug file is installed, passes; a stripped one without it warns.
+    static func symbolsCheck(_ binary: String, flavor: ServerFlavor) -> DoctorCheck {
+        let name = "server symbols"
+        guard let symbols = ELFSymbols.inspect(binary) else {
+            return DoctorCheck(name: name, status: .warn, detail: "\(binary) is not a 64-bit ELF file snapctl can read")
+        }
+        if !symbols.isStripped {
+            let dwarf = symbols.hasDebugInfo ? ", with DWARF debug info" : ""
+            return DoctorCheck(name: name, status: .pass, detail: "not stripped\(dwarf)")
+        }
+        if let file = symbols.installedDebugFile(for: binary) {
+            return DoctorCheck(name: name, status: .pass, detail: "stripped; debug symbols installed at \(file)")
+        }
+        let package = flavor == .mariadb ? "mariadb-server-core-dbgsym" : "the server's -dbgsym/-debuginfo package"
+        let lookedAt = symbols.debugFileCandidates(for: binary).first.map { " (looked for \($0))" } ?? ""
+        return DoctorCheck(
+            name: name,
+            status: .warn,
+            detail: "stripped and no debug symbols installed\(lookedAt); about half of the frames in snapshots "
+                + "will show as ???",
+            fix: "install \(package) (Debian: add the debian-debug archive to the apt sources)"
+        )
+    }
+}

@@ -1,0 +1,137 @@
+/// The configured memory envelope: what the server's configuration says it may use, to set beside what
+/// Massif measures.
+///
+/// `total = globalBuffers + maxConnections * perSession`, the classic worst-case estimate: every
+/// connection filling every per-session buffer at once.
+public struct MemoryEnvelope: Sendable, Hashable, Codable {
+    /// The sum of the global buffers (``ServerFacts/globalBufferVariables`` that the server has).
+    public var globalBuffers: UInt64
+    /// What one session may allocate: sort, join, read, read_rnd, the in-memory temporary table limit
+    /// (the smaller of tmp_table_size and max_heap_table_size, as the server applies both), thread
+    /// stack, net buffer, binlog cache and bulk insert buffer.
+    public var perSession: UInt64
+    /// max_connections.
+    public var maxConnections: UInt64
+    /// globalBuffers + maxConnections * perSession (saturating).
+    public var total: UInt64
+
+    /// Computes the envelope from variable values (name to bytes); missing variables count as 0.
+    public init(variables: [String: UInt64]) {
+        globalBuffers = ServerFacts.globalBufferVariables.reduce(0) { $0 &+ (variables[$1] ?? 0) }
+        var session: UInt64 = 0
+        for name in ServerFacts.sessionBufferVariables where name != "tmp_table_size" && name != "max_heap_table_size" {
+            session = session &+ (variables[name] ?? 0)
+        }
+        let temporaryTables = [variables["tmp_table_size"], variables["max_heap_table_size"]].compactMap { $0 }
+        session = session &+ (temporaryTables.min() ?? 0)
+        perSession = session
+        maxConnections = variables["max_connections"] ?? 0
+        let (product, overflow) = maxConnections.multipliedReportingOverflow(by: perSession)
+        let (sum, overflow2) = globalBuffers.addingReportingOverflow(product)
+        total = overflow || overflow2 ? UInt64.max : sum
+    }
+}
+
+/// Memory the server reports for one connection (MariaDB's `information_schema.PROCESSLIST.MEMORY_USED`).
+public struct ProcesslistMemory: Sendable, Hashable, Codable {
+    public var id: UInt64
+    public var user: String
+    public var command: String
+    public var memoryUsed: UInt64
+
+    /// Creates a row.
+    public init(id: UInt64, user: String, command: String, memoryUsed: UInt64) {
+        self.id = id
+        self.user = user
+        self.command = command
+        self.memoryUsed = memoryUsed
+    }
+}
+
+/// What the run record keeps about the server: version, memory variables, the server's own memory
+/// counters and the configured envelope.
+public struct ServerFacts: Sendable, Hashable, Codable {
+    /// Global buffers, allocated once per server.
+    public static let globalBufferVariables = [
+        "innodb_buffer_pool_size", "innodb_log_buffer_size", "key_buffer_size", "query_cache_size",
+        "aria_pagecache_buffer_size",
+    ]
+    /// Buffers each session may allocate.
+    public static let sessionBufferVariables = [
+        "sort_buffer_size", "join_buffer_size", "read_buffer_size", "read_rnd_buffer_size", "tmp_table_size",
+        "max_heap_table_size", "thread_stack", "net_buffer_length", "binlog_cache_size", "bulk_insert_buffer_size",
+    ]
+    /// Every variable read: the buffers and max_connections.
+    public static var memoryVariables: [String] { globalBufferVariables + sessionBufferVariables + ["max_connections"] }
+
+    /// `VERSION()`.
+    public var version: String
+    /// `@@version_comment`, which names the distribution.
+    public var versionComment: String?
+    /// The flavour the version string shows.
+    public var flavor: ServerFlavor
+    /// The memory variables the server has (a flavour lacking one, e.g. MySQL's aria, leaves it out).
+    public var variables: [String: UInt64]
+    /// MariaDB's global `Memory_used` status; `nil` on servers without it.
+    public var memoryUsed: UInt64?
+    /// MariaDB's `PROCESSLIST.MEMORY_USED` per connection; `nil` on servers without the column.
+    public var processlist: [ProcesslistMemory]?
+    /// The configured memory envelope.
+    public var envelope: MemoryEnvelope
+
+    /// Creates facts from their parts.
+    public init(
+        version: String,
+        versionComment: String?,
+        flavor: ServerFlavor,
+        variables: [String: UInt64],
+        memoryUsed: UInt64?,
+        processlist: [ProcesslistMemory]?
+    ) {
+        self.version = version
+        self.versionComment = versionComment
+        self.flavor = flavor
+        self.variables = variables
+        self.memoryUsed = memoryUsed
+        self.processlist = processlist
+        self.envelope = MemoryEnvelope(variables: variables)
+    }
+
+    /// Reads the facts over `connection`. Counters a flavour does not have become `nil`; other SQL
+    /// errors are thrown.
+    public static func read(from connection: Connection) async throws(ServerError) -> ServerFacts {
+        let identity = try await connection.execute("SELECT VERSION(), @@version_comment")
+        let version = identity.rows.first?[0] ?? ""
+        let comment = identity.rows.first?[1] ?? nil
+        let names = memoryVariables.map { "'\($0)'" }.joined(separator: ",")
+        let shown = try await connection.execute("SHOW GLOBAL VARIABLES WHERE Variable_name IN (\(names))")
+        var variables: [String: UInt64] = [:]
+        for row in shown.rows where row.count >= 2 {
+            if let name = row[0], let text = row[1], let value = UInt64(text) { variables[name.lowercased()] = value }
+        }
+        let status = try await connection.execute("SHOW GLOBAL STATUS LIKE 'Memory_used'")
+        let memoryUsed = status.rows.first.flatMap { $0.count >= 2 ? $0[1] : nil }.flatMap { UInt64($0) }
+        var processlist: [ProcesslistMemory]?
+        do {
+            let rows = try await connection.execute(
+                "SELECT ID, USER, COMMAND, MEMORY_USED FROM information_schema.PROCESSLIST ORDER BY ID"
+            )
+            processlist = rows.rows.compactMap { row in
+                guard row.count == 4, let id = row[0].flatMap({ UInt64($0) }),
+                    let memory = row[3].flatMap({ UInt64($0) })
+                else { return nil }
+                return ProcesslistMemory(id: id, user: row[1] ?? "", command: row[2] ?? "", memoryUsed: memory)
+            }
+        } catch .sql(let error) where error.code == 1054 {
+            processlist = nil  // ER_BAD_FIELD_ERROR: MySQL has no MEMORY_USED column.
+        }
+        return ServerFacts(
+            version: version,
+            versionComment: comment,
+            flavor: (version + " " + (comment ?? "")).lowercased().contains("mariadb") ? .mariadb : .mysql,
+            variables: variables,
+            memoryUsed: memoryUsed,
+            processlist: processlist
+        )
+    }
+}

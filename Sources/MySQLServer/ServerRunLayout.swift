@@ -1,0 +1,50 @@
+/// Where a managed server keeps its files inside a run directory.
+///
+/// `RUN/server/` (mode 0700) holds the datadir, socket, pid file and vgdb FIFOs; Massif's final file and
+/// the logs sit where the run record expects them, so the run directory is the bug-report bundle.
+public struct ServerRunLayout: Sendable, Hashable, Codable {
+    /// The run directory, created by the caller.
+    public var runDirectory: String
+
+    /// Creates the layout of `runDirectory` (a trailing slash is ignored).
+    public init(runDirectory: String) {
+        var directory = runDirectory
+        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
+        self.runDirectory = directory
+    }
+
+    /// `RUN/server`: private to the user (0700), because the socket accepts root without a password.
+    public var serverDirectory: String { runDirectory + "/server" }
+    /// `RUN/server/data`.
+    public var datadir: String { serverDirectory + "/data" }
+    /// `RUN/server/mysqld.sock`.
+    public var socket: String { serverDirectory + "/mysqld.sock" }
+    /// `RUN/server/mysqld.pid`: mariadbd writes its pid, which is valgrind's pid.
+    public var pidFile: String { serverDirectory + "/mysqld.pid" }
+    /// `RUN/server/vgdb`: the `--vgdb-prefix`; FIFOs are `RUN/server/vgdb-from-vgdb-to-<pid>-by-...`.
+    public var vgdbPrefix: String { serverDirectory + "/vgdb" }
+    /// `RUN/massif.final.out`: Massif's end-of-run file.
+    public var massifFinalFile: String { runDirectory + "/massif.final.out" }
+    /// `RUN/logs`.
+    public var logsDirectory: String { runDirectory + "/logs" }
+    /// `RUN/logs/server.err`: the server's `--log-error`.
+    public var errorLog: String { logsDirectory + "/server.err" }
+    /// `RUN/logs/valgrind.log`: valgrind's `--log-file`.
+    public var valgrindLog: String { logsDirectory + "/valgrind.log" }
+    /// `RUN/logs/server.console`: the valgrind process's stdout and stderr, which catch what is printed
+    /// before `--log-file` is open (a bad valgrind option, a missing program).
+    public var consoleLog: String { logsDirectory + "/server.console" }
+    /// `RUN/logs/datadir-init.log`: the output of the datadir initialiser.
+    public var initialisationLog: String { logsDirectory + "/datadir-init.log" }
+
+    /// The longest unix socket path Linux accepts: `sizeof(sockaddr_un.sun_path)` (108) minus the NUL.
+    public static let maximumSocketPathLength = 107
+
+    /// Refuses a layout whose socket path does not fit in `sun_path`, before anything is started.
+    public func validate() throws(ServerError) {
+        let length = socket.utf8.count
+        if length > Self.maximumSocketPathLength {
+            throw .socketPathTooLong(path: socket, length: length, limit: Self.maximumSocketPathLength)
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Testing
+import Valgrind
+
+@testable import MySQLServer
+
+@Suite("Server flavours, versions and flags")
+struct FlavorAdapterTests {
+    let layout = ServerRunLayout(runDirectory: "/r/")
+    let mariadb = ServerBinary(
+        path: "/usr/sbin/mariadbd",
+        flavor: .mariadb,
+        version: ServerVersion(10, 11, 19),
+        versionLine: "/usr/sbin/mariadbd  Ver 10.11.19-MariaDB-0+deb12u1"
+    )
+    let mysql = ServerBinary(
+        path: "/usr/sbin/mysqld",
+        flavor: .mysql,
+        version: ServerVersion(8, 0, 36),
+        versionLine: "/usr/sbin/mysqld  Ver 8.0.36"
+    )
+
+    @Test(
+        "--version output gives flavour and version",
+        arguments: [
+            (
+                "/usr/sbin/mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 for debian-linux-gnu on x86_64 (Debian 12)\n",
+                ServerFlavor.mariadb, ServerVersion(10, 11, 19)
+            ),
+            (
+                "/usr/sbin/mysqld  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)", .mysql,
+                ServerVersion(8, 0, 36)
+            ),
+            (
+                "/usr/sbin/mysqld  Ver 5.7.44 for Linux on x86_64 (MySQL Community Server (GPL))", .mysql,
+                ServerVersion(5, 7, 44)
+            ),
+            ("mysqld  Ver 11.4.2-MariaDB-log for Linux on x86_64 (MariaDB Server)", .mariadb, ServerVersion(11, 4, 2)),
+        ]
+    )
+    func versionOutput(output: String, flavor: ServerFlavor, version: ServerVersion) throws {
+        let parsed = try #require(ServerBinary.parseVersionOutput(output))
+        #expect(parsed.flavor == flavor)
+        #expect(parsed.version == version)
+    }
+
+    @Test(
+        "output that is not a server's is refused",
+        arguments: ["", "bash: mysqld: not found", "Ver", "mysqld Ver x.y"]
+    )
+    func versionGarbage(output: String) {
+        #expect(ServerBinary.parseVersionOutput(output) == nil)
+    }
+
+    @Test("the run layout puts the server's files under RUN/server and the logs under RUN/logs")
+    func runLayout() {
+        #expect(layout.runDirectory == "/r")
+        #expect(layout.datadir == "/r/server/data")
+        #expect(layout.socket == "/r/server/mysqld.sock")
+        #expect(layout.pidFile == "/r/server/mysqld.pid")
+        #expect(layout.vgdbPrefix == "/r/server/vgdb")
+        #expect(layout.massifFinalFile == "/r/massif.final.out")
+        #expect(layout.errorLog == "/r/logs/server.err")
+        #expect(layout.valgrindLog == "/r/logs/valgrind.log")
+    }
+
+    @Test("MariaDB under valgrind 3.19 as root gets the io_uring and buffer-pool workarounds and --user=root")
+    func mariadbFlagsOldValgrind() {
+        let adapter = FlavorAdapter(binary: mariadb, runningAsRoot: true)
+        let flags = adapter.serverFlags(
+            layout: layout,
+            valgrind: ValgrindVersion(3, 19, 0),
+            userOptions: ["--sort-buffer-size=64M"]
+        )
+        #expect(
+            flags.arguments == [
+                "--no-defaults", "--datadir=/r/server/data", "--socket=/r/server/mysqld.sock",
+                "--pid-file=/r/server/mysqld.pid", "--log-error=/r/logs/server.err", "--skip-networking", "--user=root",
+                "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M", "--loose-innodb-buffer-pool-size-max=32M",
+                "--innodb-use-native-aio=0", "--sort-buffer-size=64M",
+            ]
+        )
+        #expect(flags.user == ["--sort-buffer-size=64M"])
+        #expect(flags.arguments.first == "--no-defaults")
+    }
+
+    @Test("valgrind 3.23 needs no native-AIO workaround; a non-root user gets no --user")
+    func mariadbFlagsNewValgrind() {
+        let adapter = FlavorAdapter(binary: mariadb, runningAsRoot: false)
+        let flags = adapter.serverFlags(layout: layout, valgrind: ValgrindVersion(3, 23, 0), userOptions: [])
+        #expect(!flags.arguments.contains("--innodb-use-native-aio=0"))
+        #expect(!flags.arguments.contains("--user=root"))
+        #expect(flags.arguments.contains("--loose-innodb-buffer-pool-size-max=32M"))
+    }
+
+    @Test("the user's options come after ours, so the user's value wins")
+    func userOverrides() {
+        let adapter = FlavorAdapter(binary: mariadb, runningAsRoot: true)
+        let flags = adapter.serverFlags(
+            layout: layout,
+            valgrind: ValgrindVersion(3, 19, 0),
+            userOptions: ["--innodb-buffer-pool-size=128M"]
+        )
+        let positions = flags.arguments.indices.filter { flags.arguments[$0].hasPrefix("--innodb-buffer-pool-size=") }
+        #expect(positions.count == 2)
+        #expect(flags.arguments[positions[1]] == "--innodb-buffer-pool-size=128M")
+    }
+
+    @Test("MariaDB initialises with mariadb-install-db, a passwordless root, no test db and a small redo log")
+    func mariadbInitialisation() {
+        let adapter = FlavorAdapter(binary: mariadb, runningAsRoot: true)
+        let command = adapter.initialisationCommand(initialiser: "/usr/bin/mariadb-install-db", layout: layout)
+        #expect(command.executable == "/usr/bin/mariadb-install-db")
+        #expect(
+            command.arguments == [
+                "--no-defaults", "--datadir=/r/server/data", "--user=root", "--auth-root-authentication-method=normal",
+                "--skip-test-db", "--skip-name-resolve", "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M",
+            ]
+        )
+        #expect(adapter.initialiserName == "mariadb-install-db")
+    }
+
+    @Test("MySQL 8.0.30+ initialises with mysqld --initialize-insecure and a small redo log capacity")
+    func mysqlInitialisation() {
+        let adapter = FlavorAdapter(binary: mysql, runningAsRoot: true)
+        let command = adapter.initialisationCommand(initialiser: "ignored", layout: layout)
+        #expect(command.executable == "/usr/sbin/mysqld")
+        #expect(
+            command.arguments == [
+                "--no-defaults", "--initialize-insecure", "--datadir=/r/server/data", "--user=root",
+                "--innodb-redo-log-capacity=8M", "--innodb-buffer-pool-size=32M",
+                "--log-error=/r/logs/datadir-init.log",
+            ]
+        )
+        #expect(command.description.hasPrefix("/usr/sbin/mysqld --no-defaults --initialize-insecure"))
+    }
+
+    @Test("MySQL before 8.0.30 sizes the redo log with innodb-log-file-size")
+    func oldMySQLRedoLog() {
+        var old = mysql
+        old.version = ServerVersion(5, 7, 44)
+        let adapter = FlavorAdapter(binary: old, runningAsRoot: false)
+        #expect(
+            adapter.initialisationCommand(initialiser: "", layout: layout).arguments.contains(
+                "--innodb-log-file-size=8M"
+            )
+        )
+        #expect(!adapter.initialisationCommand(initialiser: "", layout: layout).arguments.contains("--user=root"))
+    }
+
+    @Test("MySQL runs without X protocol or binary log, and without MariaDB-only options")
+    func mysqlFlags() {
+        let adapter = FlavorAdapter(binary: mysql, runningAsRoot: true)
+        let flags = adapter.serverFlags(layout: layout, valgrind: ValgrindVersion(3, 19, 0), userOptions: [])
+        #expect(
+            flags.arguments == [
+                "--no-defaults", "--datadir=/r/server/data", "--socket=/r/server/mysqld.sock",
+                "--pid-file=/r/server/mysqld.pid", "--log-error=/r/logs/server.err", "--skip-networking", "--user=root",
+                "--innodb-buffer-pool-size=32M", "--innodb-redo-log-capacity=8M", "--mysqlx=OFF", "--skip-log-bin",
+            ]
+        )
+    }
+
+    @Test("a socket path longer than sun_path allows is refused, saying why")
+    func socketPathTooLong() throws {
+        let long = ServerRunLayout(runDirectory: "/tmp/" + String(repeating: "d", count: 100))
+        #expect(throws: ServerError.socketPathTooLong(path: long.socket, length: long.socket.utf8.count, limit: 107)) {
+            try long.validate()
+        }
+        #expect(ServerError.socketPathTooLong(path: "/p", length: 120, limit: 107).description.contains("sun_path"))
+        let fits = ServerRunLayout(
+            runDirectory: "/tmp/" + String(repeating: "d", count: 107 - 5 - "/server/mysqld.sock".count)
+        )
+        #expect(fits.socket.utf8.count == 107)
+        try fits.validate()
+    }
+
+    @Test(
+        "server versions compare numerically",
+        arguments: [("10.11.19-MariaDB", ServerVersion(10, 11, 19)), ("8.0", ServerVersion(8, 0, 0))]
+    )
+    func serverVersion(word: String, expected: ServerVersion) {
+        #expect(ServerVersion(parsing: word) == expected)
+        #expect(ServerVersion(8, 0, 30) > ServerVersion(8, 0, 9))
+    }
+}

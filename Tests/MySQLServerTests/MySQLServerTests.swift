@@ -1,5 +1,0 @@
-import Testing
-
-@testable import MySQLServer
-
-@Test func placeholderMySQLServer() { #expect(Bool(true)) }
