@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Valgrind
 
 /// `snapctl monitor`: monitor commands over snapctl's own GDB remote client, like standalone vgdb but
@@ -26,6 +27,12 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the process to stop for a command.")
     var timeout: Double = 10
 
+    @Option(help: "Run the whole list of commands this many times over the same relay.")
+    var `repeat` = 1
+
+    @Flag(help: "Print each command's round-trip time on standard error (interrupt, command, continue).")
+    var timings = false
+
     @Argument(parsing: .captureForPassthrough, help: "COMMAND WORDS... [-c COMMAND WORDS...]")
     var words: [String] = []
 
@@ -42,6 +49,7 @@ struct MonitorCommand: AsyncParsableCommand {
         guard !commands.isEmpty else { throw ValidationError("give at least one monitor command, e.g. 'help'") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard maxInvokeMilliseconds >= 0 else { throw ValidationError("--max-invoke-ms cannot be negative") }
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
     }
 
     func run() async throws {
@@ -50,7 +58,8 @@ struct MonitorCommand: AsyncParsableCommand {
             handshakeTimeout: .milliseconds(Int(timeout * 1000)),
             stopTimeout: .milliseconds(Int(timeout * 1000))
         )
-        let (pid, prefix, commands) = (self.pid, self.vgdbPrefix, self.commands)
+        let (pid, prefix, timings) = (self.pid, self.vgdbPrefix, self.timings)
+        let commands = Array(repeatElement(self.commands, count: self.repeat).joined())
         let (failures, interrupted) = try await Interrupts.run { () async throws -> [ValgrindError] in
             let session: MonitorSession
             do {
@@ -62,7 +71,14 @@ struct MonitorCommand: AsyncParsableCommand {
             for command in commands {
                 if Task.isCancelled { break }
                 do throws(ValgrindError) {
+                    let started = ContinuousClock.now
                     let output = try await session.raw(command)
+                    if timings {
+                        let elapsed = ContinuousClock.now - started
+                        let ms =
+                            Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+                        printError("timing \(String(format: "%.3f", ms)) ms \(command)")
+                    }
                     print(output, terminator: "")
                 } catch {
                     if case .commandFailed(_, let output, _) = error { print(output, terminator: "") }

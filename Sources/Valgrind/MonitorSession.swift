@@ -254,7 +254,7 @@ public actor MonitorSession {
         guard let phase else { return }
         if phase == .stopReply {
             retry = Task { [weak self] in
-                var delay = Duration.milliseconds(5)
+                var delay = Duration.milliseconds(1)
                 while true {
                     do { try await Task.sleep(for: delay) } catch { return }
                     guard let self, await self.retryInterrupt() else { return }
