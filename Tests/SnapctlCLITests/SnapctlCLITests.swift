@@ -1,5 +1,0 @@
-import Testing
-
-@testable import SnapctlCLI
-
-@Test func placeholderSnapctlCLI() { #expect(Bool(true)) }
