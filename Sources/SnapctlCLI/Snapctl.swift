@@ -6,7 +6,7 @@ public struct Snapctl: AsyncParsableCommand {
         commandName: "snapctl",
         abstract: "Profile MySQL and MariaDB heap growth per SQL step with Valgrind Massif.",
 
-        subcommands: [MonitorCommand.self, MassifCommand.self]
+        subcommands: [SessionCommand.self, ReportCommand.self, MonitorCommand.self, MassifCommand.self]
 
     )
 
