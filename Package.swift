@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
         .testTarget(
             name: "SessionTests",
-            dependencies: ["Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer"],
+            dependencies: ["Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", argumentParser],
             swiftSettings: strict
         ),
     ]

@@ -185,7 +185,9 @@ extension RunReport {
             : diff.paths.filter { $0.change.delta < 0 }.sorted { $0.change.delta < $1.change.delta }
         return entries.prefix(limit).map { entry in
             let names = entry.path.map(displayName)
-            return Site(function: names.first ?? "?", path: names, delta: entry.change.delta)
+            // A stripped server names about half its frames; the first named one says more than `???`.
+            let named = names.first { !$0.hasPrefix("???") } ?? names.first ?? "?"
+            return Site(function: named, path: names, delta: entry.change.delta)
         }
     }
 

@@ -172,7 +172,8 @@ public struct StepReport: Sendable, Hashable, Codable {
 
 /// A call path whose bytes changed: the first real caller (allocator wrappers folded) and its callers.
 public struct Site: Sendable, Hashable, Codable {
-    /// The first real caller, for display.
+    /// The first named frame from the allocation site outwards (allocator wrappers folded), for display;
+    /// frames of a stripped binary without a name are skipped here but kept in `path`.
     public var function: String
     /// Display names from the allocation site outwards.
     public var path: [String]
