@@ -68,12 +68,33 @@ extension SessionRunner {
                 child.cancel()
             }
         }
+        // A shell step may outlive the server (it may even be what kills it): stop waiting for the
+        // command once the server is gone.
+        let died = Flag()
+        var deathWatch: Task<Void, Never>?
+        if case .managed(let managed) = server {
+            deathWatch = Task {
+                // Ends at the latest when the server is shut down at finalisation; cancelled by then.
+                _ = await managed.waitForExit()
+                if Task.isCancelled { return }
+                died.set()
+                child.cancel()
+            }
+        }
         let result = await withTaskCancellationHandler {
             await child.result
         } onCancel: {
             child.cancel()
         }
         watchdog?.cancel()
+        deathWatch?.cancel()
+        if died.isSet {
+            _ = await serverHasDied()
+            return Execution(
+                outcome: .serverDied,
+                error: StepError(message: serverDeath ?? "the server died", statement: command, expected: false)
+            )
+        }
         if fired.isSet {
             return Execution(
                 outcome: .timedOut,

@@ -63,7 +63,14 @@ import Testing
     }
 
     static func step(_ index: Int, _ label: String, repeat rounds: Int = 1) -> StepRecord {
-        var step = StepRecord(index: index, label: label, kind: "sql", connection: "main", sql: ["SELECT 1"], repeat: rounds)
+        var step = StepRecord(
+            index: index,
+            label: label,
+            kind: "sql",
+            connection: "main",
+            sql: ["SELECT 1"],
+            repeat: rounds
+        )
         step.outcome = .ok
         step.rounds = rounds
         step.duration = 0.25

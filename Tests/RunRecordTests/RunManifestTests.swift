@@ -64,7 +64,8 @@ import Testing
 
     @Test func refusesANewerSchema() {
         let json = Data(#"{"schema": "snapctl.run/2", "steps": "whatever changed"}"#.utf8)
-        #expect(throws: RunRecordError.newerSchema(path: "m.json", schema: "snapctl.run/2", supported: "snapctl.run/1")) {
+        #expect(throws: RunRecordError.newerSchema(path: "m.json", schema: "snapctl.run/2", supported: "snapctl.run/1"))
+        {
             try RunManifest.decode(json, path: "m.json")
         }
         let error = RunRecordError.newerSchema(path: "m.json", schema: "snapctl.run/2", supported: "snapctl.run/1")
@@ -99,7 +100,9 @@ import Testing
     }
 
     @Test func namesSnapshotFilesAfterIdPhaseLabelAndRound() {
-        #expect(RunLayout.snapshotFile(id: 7, phase: .before, fileSafeLabel: "sort") == "snapshots/0007-before-sort.massif")
+        #expect(
+            RunLayout.snapshotFile(id: 7, phase: .before, fileSafeLabel: "sort") == "snapshots/0007-before-sort.massif"
+        )
         #expect(
             RunLayout.snapshotFile(id: 12, phase: .after, fileSafeLabel: "leak", round: 3)
                 == "snapshots/0012-after-leak-r03.massif"

@@ -79,16 +79,28 @@ enum SessionTestSupport {
     static func expectFinalised(_ result: SessionResult, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let run = result.runDirectory
         if let pid = result.manifest.server?.pid {
-            #expect(kill(pid, 0) == -1 && errno == ESRCH, "valgrind pid \(pid) is still alive", sourceLocation: sourceLocation)
+            #expect(
+                kill(pid, 0) == -1 && errno == ESRCH,
+                "valgrind pid \(pid) is still alive",
+                sourceLocation: sourceLocation
+            )
         }
-        #expect(processesMentioning(run).isEmpty, "processes left: \(processesMentioning(run))", sourceLocation: sourceLocation)
+        #expect(
+            processesMentioning(run).isEmpty,
+            "processes left: \(processesMentioning(run))",
+            sourceLocation: sourceLocation
+        )
         #expect(fifos(under: run).isEmpty, "FIFOs left: \(fifos(under: run))", sourceLocation: sourceLocation)
         let manifest = try manifest(run)
         #expect(manifest.outcome.status != .running, sourceLocation: sourceLocation)
         #expect(manifest.outcome.exitCode == result.exitCode, sourceLocation: sourceLocation)
         #expect(manifest.finishedAt != nil, sourceLocation: sourceLocation)
         for name in ["report.txt", "report.json", "SHA256SUMS", "plan.yaml", "logs/snapctl.log"] {
-            #expect(FileManager.default.fileExists(atPath: run + "/" + name), "\(name) missing", sourceLocation: sourceLocation)
+            #expect(
+                FileManager.default.fileExists(atPath: run + "/" + name),
+                "\(name) missing",
+                sourceLocation: sourceLocation
+            )
         }
         try verifyChecksums(run, sourceLocation: sourceLocation)
     }
