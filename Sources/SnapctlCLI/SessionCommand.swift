@@ -46,13 +46,23 @@ struct SessionCommand: AsyncParsableCommand {
     }
 
     /// Loads the plan, resolving `sql_file:` relative to the plan file; errors are printed with their
-    /// positions.
+    /// positions and end the command with exit 1.
     static func loadPlan(_ path: String) throws(ExitCode) -> (plan: Plan, text: String) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            printError(
-                "cannot read the plan file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
-            )
+        switch readPlan(path) {
+        case .success(let loaded):
+            for warning in loaded.warnings { printError(warning) }
+            return (loaded.plan, loaded.text)
+        case .failure(let failure):
+            for message in failure.messages { printError(message) }
             throw ExitStatus.usage
+        }
+    }
+
+    /// The plan and its warnings, or every problem as `FILE:LINE:COLUMN: message` lines.
+    static func readPlan(_ path: String) -> Result<(plan: Plan, text: String, warnings: [String]), PlanLoadFailure> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            return .failure(PlanLoadFailure(messages: ["cannot read the plan file \(path): \(reason)"]))
         }
         let text = String(decoding: data, as: UTF8.self)
         let directory = (path as NSString).deletingLastPathComponent
@@ -65,14 +75,15 @@ struct SessionCommand: AsyncParsableCommand {
         })
         do {
             let (plan, warnings) = try Plan.loadWithWarnings(yaml: text, fileName: path, options: options)
-            for warning in warnings { printError(warning.description) }
-            return (plan, text)
+            return .success((plan, text, warnings.map(\.description)))
         } catch {
-            for problem in error.errors { printError(problem.description) }
-            printError(
-                "the plan has \(error.errors.count) problem\(error.errors.count == 1 ? "" : "s"); no server was started"
+            let count = error.errors.count
+            return .failure(
+                PlanLoadFailure(
+                    messages: error.errors.map(\.description)
+                        + ["the plan has \(count) problem\(count == 1 ? "" : "s"); no server was started"]
+                )
             )
-            throw ExitStatus.usage
         }
     }
 
@@ -112,6 +123,11 @@ struct SessionCommand: AsyncParsableCommand {
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
         }
     }
+}
+
+/// Why a plan could not be loaded, one message per problem.
+struct PlanLoadFailure: Error {
+    var messages: [String]
 }
 
 /// A `sql_file:` that cannot be read; the plan loader turns it into a positioned error.
