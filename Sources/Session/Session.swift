@@ -1,3 +1,6 @@
+import Plan
+import RunRecord
+
 /// `snapctl session`: runs a plan against a server under Massif and writes the run directory.
 public enum Session {
     /// Creates the run directory and proves it writable; call before anything else so that an
@@ -20,9 +23,9 @@ public enum Session {
         return await Task { await runner.finalise(ending) }.value
     }
 
-    /// `runs/<name>-<UTC time>`: the default run directory of a plan.
+    /// `runs/<name>-<UTC yyyymmddThhmmss>`: the default run directory of a plan, its name made file-safe
+    /// the same way as labels.
     public static func defaultRunDirectory(planName: String) -> String {
-        "runs/" + planName.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "_" }.map(String.init).joined()
-            + "-" + RunDirectory.utcStamp()
+        RunLayout.defaultRunDirectory(fileSafeName: SnapshotLabel.fileSafe(planName), utcStamp: RunDirectory.utcStamp())
     }
 }
