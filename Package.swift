@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Massif", swiftSettings: strict),
         .target(name: "Plan", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "RunRecord", dependencies: ["Massif"], swiftSettings: strict),
+        .target(name: "Report", dependencies: ["RunRecord", "Massif"], swiftSettings: strict),
 
         // System libraries.
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
@@ -50,10 +51,21 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "Session",
+            dependencies: [
+                "Plan", "RunRecord", "Report", "Massif", "Valgrind", "MySQLServer", subprocess, systemPackage, logging,
+            ],
+            swiftSettings: strict
+        ),
+
         // Edge.
         .target(
             name: "SnapctlCLI",
-            dependencies: ["GDBRemote", "Massif", "Plan", "RunRecord", "Valgrind", "MySQLServer", argumentParser],
+            dependencies: [
+                "GDBRemote", "Massif", "Plan", "RunRecord", "Report", "Session", "Valgrind", "MySQLServer",
+                argumentParser,
+            ],
             swiftSettings: strict
         ),
         .executableTarget(name: "snapctl", dependencies: ["SnapctlCLI"], swiftSettings: strict),
@@ -70,5 +82,14 @@ let package = Package(
         .testTarget(name: "ValgrindTests", dependencies: ["Valgrind", "GDBRemote", "Massif"], swiftSettings: strict),
         .testTarget(name: "MySQLServerTests", dependencies: ["MySQLServer", "Valgrind"], swiftSettings: strict),
         .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI"], swiftSettings: strict),
+        .testTarget(name: "RunRecordTests", dependencies: ["RunRecord"], swiftSettings: strict),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
+        .testTarget(
+            name: "SessionTests",
+            dependencies: [
+                "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", argumentParser,
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -6,7 +6,9 @@ public struct Snapctl: AsyncParsableCommand {
         commandName: "snapctl",
         abstract: "Profile MySQL and MariaDB heap growth per SQL step with Valgrind Massif.",
 
-        subcommands: [DoctorCommand.self, MonitorCommand.self, MassifCommand.self]
+        subcommands: [
+            SessionCommand.self, ReportCommand.self, DoctorCommand.self, MonitorCommand.self, MassifCommand.self,
+        ]
 
     )
 

@@ -1,0 +1,213 @@
+import Massif
+import RunRecord
+
+extension RunReport {
+    /// Builds the report of a run.
+    ///
+    /// - Parameters:
+    ///   - manifest: the run's manifest.
+    ///   - snapshots: the parsed snapshot of each snapshot file, by snapshot id; a missing id (a file that
+    ///     could not be read) leaves that step with totals from the manifest and no sites.
+    ///   - folding: the allocator wrappers folded away, so that the first real caller is named.
+    public static func make(
+        manifest: RunManifest,
+        snapshots: [Int: Snapshot],
+        folding: AllocatorFolding = .mariadbDefault,
+        siteLimit: Int = RunReport.defaultSiteLimit
+    ) -> RunReport {
+        var steps: [StepReport] = []
+        var budgets: [BudgetVerdict] = []
+        var leaks: [LeakVerdict] = []
+        for step in manifest.steps {
+            let records = manifest.snapshots(ofStep: step.label)
+            var report = StepReport(index: step.index, label: step.label, kind: step.kind, outcome: step.outcome)
+            report.duration = step.duration
+            report.rounds = step.rounds
+            report.error = step.error.map { error in
+                var text = error.message
+                if let code = error.code {
+                    text = "error \(code)" + (error.sqlState.map { " (\($0))" } ?? "") + ": " + text
+                }
+                return text
+            }
+            let first = records.first { $0.phase == .before || $0.phase == .snap }
+            let last = records.last { $0.phase == .after || $0.phase == .snap }
+            report.before = first?.totalBytes
+            report.after = last?.totalBytes
+            report.duringPeak = records.filter { $0.phase == .during }.map(\.totalBytes).max()
+            report.memoryUsedBefore = first?.counters?.memoryUsed
+            report.memoryUsedAfter = last?.counters?.memoryUsed
+            report.processlistBefore = first?.counters?.processlistTotal
+            report.processlistAfter = last?.counters?.processlistTotal
+            if let first, let last, let before = snapshots[first.id], let after = snapshots[last.id] {
+                let diff = SnapshotDiff(before: before, after: after, folding: folding)
+                report.sites = sites(diff, growing: true, limit: siteLimit)
+                report.shrunk = sites(diff, growing: false, limit: siteLimit)
+            }
+            steps.append(report)
+
+            if let limit = manifest.budgets.maxGrowth[step.label] {
+                let measured = report.delta
+                budgets.append(
+                    BudgetVerdict(
+                        budget: "max_growth",
+                        step: step.label,
+                        limit: limit,
+                        measured: measured,
+                        passed: measured.map { Int64($0) <= limit } ?? true,
+                        note: measured == nil ? "not measured: the step has no before and after snapshots" : nil
+                    )
+                )
+            }
+            if step.repeat > 1 {
+                let rounds = records.filter { $0.phase == .after && $0.round != nil }
+                if let leak = leakVerdict(
+                    step: step.label,
+                    rounds: rounds,
+                    manifest: manifest,
+                    snapshots: snapshots,
+                    folding: folding,
+                    siteLimit: siteLimit
+                ) {
+                    leaks.append(leak)
+                }
+            }
+        }
+
+        var peak: Int?
+        var peakSource: String?
+        for record in manifest.snapshots where record.totalBytes > (peak ?? -1) {
+            peak = record.totalBytes
+            peakSource = "snapshot \(record.id) (\(record.phase.rawValue) \(record.step))"
+        }
+        if let final = manifest.massifFinal?.peakTotal, final > (peak ?? -1) {
+            peak = final
+            peakSource = manifest.massifFinal?.file
+        }
+        if let limit = manifest.budgets.maxHeap {
+            budgets.append(
+                BudgetVerdict(
+                    budget: "max_heap",
+                    step: nil,
+                    limit: limit,
+                    measured: peak,
+                    passed: peak.map { Int64($0) <= limit } ?? true,
+                    note: peak == nil ? "not measured: no snapshot was taken" : nil
+                )
+            )
+        }
+
+        return RunReport(
+            schema: currentSchema,
+            plan: manifest.plan.name,
+            status: manifest.outcome.status,
+            exitCode: manifest.outcome.exitCode,
+            message: manifest.outcome.message,
+            server: manifest.server.map { "\($0.flavor) \($0.version) (pid \($0.pid))" },
+            steps: steps,
+            measuredPeak: peak,
+            measuredPeakSource: peakSource,
+            envelope: manifest.server?.envelope,
+            budgets: budgets,
+            leaks: leaks
+        )
+    }
+
+    init(
+        schema: String,
+        plan: String,
+        status: RunManifest.RunStatus,
+        exitCode: Int32?,
+        message: String?,
+        server: String?,
+        steps: [StepReport],
+        measuredPeak: Int?,
+        measuredPeakSource: String?,
+        envelope: RunManifest.Envelope?,
+        budgets: [BudgetVerdict],
+        leaks: [LeakVerdict]
+    ) {
+        self.schema = schema
+        self.plan = plan
+        self.status = status
+        self.exitCode = exitCode
+        self.message = message
+        self.server = server
+        self.steps = steps
+        self.measuredPeak = measuredPeak
+        self.measuredPeakSource = measuredPeakSource
+        self.envelope = envelope
+        self.budgets = budgets
+        self.leaks = leaks
+    }
+
+    /// The leak check of a repeated step (docs/plan.md, "leak"): growth from after the first round to
+    /// after the last of at least `min_growth`, and growth round to round in at least
+    /// `min_rounds_fraction` of the transitions. `nil` with fewer than two rounds snapshotted.
+    static func leakVerdict(
+        step: String,
+        rounds: [SnapshotRecord],
+        manifest: RunManifest,
+        snapshots: [Int: Snapshot],
+        folding: AllocatorFolding,
+        siteLimit: Int
+    ) -> LeakVerdict? {
+        guard rounds.count >= 2, let first = rounds.first, let last = rounds.last else { return nil }
+        var growing = 0
+        for position in 1..<rounds.count where rounds[position].totalBytes > rounds[position - 1].totalBytes {
+            growing += 1
+        }
+        let fraction = Double(growing) / Double(rounds.count - 1)
+        let growth = last.totalBytes - first.totalBytes
+        let flagged =
+            Int64(growth) >= manifest.budgets.leakMinGrowth
+            && fraction >= manifest.budgets.leakMinRoundsFraction
+        var grown: [Site] = []
+        if let before = snapshots[first.id], let after = snapshots[last.id] {
+            grown = sites(SnapshotDiff(before: before, after: after, folding: folding), growing: true, limit: siteLimit)
+        }
+        return LeakVerdict(
+            step: step,
+            rounds: rounds.count,
+            growingRounds: growing,
+            growingFraction: fraction,
+            growth: growth,
+            flagged: flagged,
+            sites: grown
+        )
+    }
+
+    /// The paths of a diff that grew (or shrank) most, as display names.
+    static func sites(_ diff: SnapshotDiff, growing: Bool, limit: Int) -> [Site] {
+        let entries =
+            growing
+            ? diff.paths.filter { $0.change.delta > 0 }
+            : diff.paths.filter { $0.change.delta < 0 }.sorted { $0.change.delta < $1.change.delta }
+        return entries.prefix(limit).map { entry in
+            let names = entry.path.map(displayName)
+            // A stripped server names about half its frames; the first named one says more than `???`.
+            let named = names.first { !$0.hasPrefix("???") } ?? names.first ?? "?"
+            return Site(function: named, path: names, delta: entry.change.delta)
+        }
+    }
+
+    /// A frame description as a short name: the function (and file when known), or `???` and its object.
+    static func displayName(_ text: String) -> String {
+        if text == HeapTree.belowThresholdKey { return text }
+        guard let frame = CodeFrame(text: text) else { return text }
+        return MassifRenderer.describe(.code(frame))
+    }
+}
+
+extension RunReport {
+    /// The call paths that grew most from `before` to `after`, allocator wrappers folded; empty when
+    /// either is light.
+    public static func growingSites(
+        before: Snapshot,
+        after: Snapshot,
+        folding: AllocatorFolding = .mariadbDefault,
+        limit: Int = RunReport.defaultSiteLimit
+    ) -> [Site] {
+        sites(SnapshotDiff(before: before, after: after, folding: folding), growing: true, limit: limit)
+    }
+}

@@ -1,0 +1,132 @@
+import Massif
+import RunRecord
+
+extension RunReport {
+    /// `report.txt`: a table of steps, the growing sites of each step with their call paths, the server's
+    /// counters, the envelope beside the measured peak, and the verdicts.
+    public func text() -> String {
+        var out = "snapctl report: \(plan)\n"
+        if let server { out += "server:   \(server)\n" }
+        out += "outcome:  \(status.rawValue)"
+        if let exitCode { out += " (exit \(exitCode))" }
+        out += "\n"
+        if let message { out += "          \(message)\n" }
+        out += "\n"
+
+        out += "Steps (heap = heap + extra + stacks, after minus before; allocator wrappers folded)\n"
+        let labelWidth = max(5, steps.map(\.label.count).max() ?? 5)
+        out +=
+            pad("#", 3) + " " + pad("step", labelWidth) + "  " + pad("outcome", 14) + leftPad("time", 9)
+            + leftPad("before", 12) + leftPad("after", 12) + leftPad("delta", 12) + "  top growing site\n"
+        for step in steps {
+            out += pad(String(step.index), 3) + " " + pad(step.label, labelWidth) + "  "
+            out += pad(step.outcome.rawValue, 14)
+            out += leftPad(step.duration.map { Self.seconds($0) } ?? "-", 9)
+            out += leftPad(step.before.map(MassifRenderer.formatBytes) ?? "-", 12)
+            out += leftPad(step.after.map(MassifRenderer.formatBytes) ?? "-", 12)
+            out += leftPad(step.delta.map(Self.signedBytes) ?? "-", 12)
+            out += "  " + (step.sites.first.map { "\($0.function) \(Self.signedBytes($0.delta))" } ?? "") + "\n"
+        }
+
+        for step in steps where !step.sites.isEmpty || step.error != nil || step.memoryUsedAfter != nil {
+            out += "\n[\(step.index)] \(step.label) (\(step.kind)"
+            if step.rounds > 1 { out += ", \(step.rounds) rounds" }
+            out += "): \(step.outcome.rawValue)"
+            if let delta = step.delta { out += ", heap \(Self.signedBytes(delta))" }
+            out += "\n"
+            if let error = step.error { out += "    error: \(error)\n" }
+            if let peak = step.duringPeak { out += "    peak while running: \(MassifRenderer.formatBytes(peak))\n" }
+            if let before = step.memoryUsedBefore, let after = step.memoryUsedAfter {
+                out += "    server Memory_used: \(MassifRenderer.formatBytes(Int(before))) -> "
+                out += "\(MassifRenderer.formatBytes(Int(after))) (\(Self.signedBytes(Int(after) - Int(before))))\n"
+            }
+            if let before = step.processlistBefore, let after = step.processlistAfter {
+                out += "    PROCESSLIST.MEMORY_USED: \(MassifRenderer.formatBytes(Int(before))) -> "
+                out += "\(MassifRenderer.formatBytes(Int(after))) (\(Self.signedBytes(Int(after) - Int(before))))\n"
+            }
+            if !step.sites.isEmpty {
+                out += "    grew:\n"
+                for site in step.sites { out += Self.siteLines(site) }
+            }
+            if !step.shrunk.isEmpty {
+                out += "    shrank:\n"
+                for site in step.shrunk.prefix(3) { out += Self.siteLines(site) }
+            }
+        }
+
+        out += "\nMemory\n"
+        if let measuredPeak {
+            out += "    measured peak:       \(MassifRenderer.formatBytes(measuredPeak))"
+            if let measuredPeakSource { out += " (\(measuredPeakSource))" }
+            out += "\n"
+        }
+        if let envelope {
+            out += "    configured envelope: \(MassifRenderer.formatBytes(Self.clamped(envelope.total)))"
+            out += " = global buffers \(MassifRenderer.formatBytes(Self.clamped(envelope.globalBuffers)))"
+            out +=
+                " + \(envelope.maxConnections) connections x \(MassifRenderer.formatBytes(Self.clamped(envelope.perSession)))\n"
+            if let measuredPeak, envelope.total > 0 {
+                let percent = Double(measuredPeak) / Double(envelope.total) * 100
+                out += "    peak is \(Self.oneDecimal(percent))% of the envelope\n"
+            }
+        }
+
+        out += "\nVerdicts\n"
+        if budgets.isEmpty && leaks.isEmpty { out += "    no budgets or leak checks in this plan\n" }
+        for verdict in budgets {
+            let name = verdict.step.map { "max_growth of \($0)" } ?? "max_heap"
+            out += "    \(verdict.passed ? "ok  " : "FAIL") \(name): "
+            out += verdict.measured.map { Self.signedOrPlain($0, growth: verdict.step != nil) } ?? "not measured"
+            out += " (limit \(MassifRenderer.formatBytes(Int(clamping: verdict.limit))))"
+            if let note = verdict.note { out += "; \(note)" }
+            out += "\n"
+        }
+        for leak in leaks {
+            out += "    \(leak.flagged ? "LEAK" : "ok  ") leak check of \(leak.step): \(Self.signedBytes(leak.growth))"
+            out += " over \(leak.rounds) rounds, growing in \(leak.growingRounds) of \(leak.rounds - 1)\n"
+            if leak.flagged {
+                for site in leak.sites { out += Self.siteLines(site) }
+            }
+        }
+        return out
+    }
+
+    static func siteLines(_ site: Site) -> String {
+        var line = "      " + leftPad(signedBytes(site.delta), 12) + "  " + site.function + "\n"
+        let callers = site.path.dropFirst().prefix(6)
+        if !callers.isEmpty {
+            line += "                      <- " + callers.joined(separator: " <- ") + "\n"
+        }
+        return line
+    }
+
+    static func signedBytes(_ value: Int) -> String {
+        value > 0 ? "+" + MassifRenderer.formatBytes(value) : MassifRenderer.formatBytes(value)
+    }
+
+    static func signedOrPlain(_ value: Int, growth: Bool) -> String {
+        growth ? signedBytes(value) : MassifRenderer.formatBytes(value)
+    }
+
+    static func clamped(_ value: UInt64) -> Int { Int(clamping: value) }
+
+    static func seconds(_ value: Double) -> String { oneDecimal(value, digits: 2) + "s" }
+
+    static func oneDecimal(_ value: Double, digits: Int = 1) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int((value * scale).rounded())
+        let whole = scaled / Int(scale)
+        var fraction = String(abs(scaled % Int(scale)))
+        while fraction.count < digits { fraction = "0" + fraction }
+        return (value < 0 && whole == 0 ? "-" : "") + "\(whole).\(fraction)"
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+func leftPad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+}

@@ -1,0 +1,263 @@
+import ArgumentParser
+import Foundation
+import Massif
+import MySQLServer
+import Plan
+import Report
+import RunRecord
+import Session
+
+/// `snapctl session PLAN`: runs a plan under Massif and answers which step grew the heap, by how much
+/// and in which code.
+struct SessionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "session",
+        abstract: "Run a plan of SQL steps against a server under Massif, with labelled snapshots per step.",
+        discussion: """
+            Prints a line per step (duration, heap before and after, delta, top growing site), writes the \
+            run directory (manifest.json, snapshots/, timeline.massif, report.txt, report.json, SHA256SUMS) \
+            and prints its path as the last line.
+            Exit status: 0 success; 1 bad plan or usage; 2 environment not ready; 3 a budget was exceeded \
+            or a leak flagged; 4 a step failed or the server died; 130 interrupted (the run directory is \
+            still finalised).
+            """
+    )
+
+    /// The version recorded in manifests.
+    static let toolVersion = "0.1.0"
+
+    @Argument(help: "The plan file (see docs/plan.md).")
+    var plan: String
+
+    @Option(name: .customLong("out"), help: "The run directory itself (default runs/<plan name>-<UTC time>).")
+    var out: String?
+
+    @Flag(help: "Print only the run directory's path.")
+    var quiet = false
+
+    @Flag(help: "Print events as JSON lines; the last one carries the run directory and exit code.")
+    var json = false
+
+    @Option(name: .customLong("search-path"), help: .hidden)
+    var searchPath: String?
+
+    func validate() throws {
+        if quiet && json { throw ValidationError("--quiet and --json cannot be used together") }
+    }
+
+    /// Loads the plan, resolving `sql_file:` relative to the plan file; errors are printed with their
+    /// positions and end the command with exit 1.
+    static func loadPlan(_ path: String) throws(ExitCode) -> (plan: Plan, text: String) {
+        switch readPlan(path) {
+        case .success(let loaded):
+            for warning in loaded.warnings { printError(warning) }
+            return (loaded.plan, loaded.text)
+        case .failure(let failure):
+            for message in failure.messages { printError(message) }
+            throw ExitStatus.usage
+        }
+    }
+
+    /// The plan and its warnings, or every problem as `FILE:LINE:COLUMN: message` lines.
+    static func readPlan(_ path: String) -> Result<(plan: Plan, text: String, warnings: [String]), PlanLoadFailure> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            return .failure(PlanLoadFailure(messages: ["cannot read the plan file \(path): \(reason)"]))
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let directory = (path as NSString).deletingLastPathComponent
+        let options = Plan.LoadOptions(readFile: { relative in
+            let full = relative.hasPrefix("/") || directory.isEmpty ? relative : directory + "/" + relative
+            guard let contents = FileManager.default.contents(atPath: full) else {
+                throw PlanFileMissing(path: full)
+            }
+            return String(decoding: contents, as: UTF8.self)
+        })
+        do {
+            let (plan, warnings) = try Plan.loadWithWarnings(yaml: text, fileName: path, options: options)
+            return .success((plan, text, warnings.map(\.description)))
+        } catch {
+            let count = error.errors.count
+            return .failure(
+                PlanLoadFailure(
+                    messages: error.errors.map(\.description)
+                        + ["the plan has \(count) problem\(count == 1 ? "" : "s"); no server was started"]
+                )
+            )
+        }
+    }
+
+    func run() async throws {
+        let (plan, text) = try Self.loadPlan(self.plan)
+        let directory = out ?? Session.defaultRunDirectory(planName: plan.name)
+        do {
+            _ = try Session.prepare(runDirectory: directory)
+        } catch {
+            printError(error.description)
+            throw ExitStatus.usage
+        }
+        let printer = SessionPrinter(mode: json ? .json : quiet ? .quiet : .text)
+        let options = SessionOptions(
+            plan: plan,
+            planText: text,
+            planSource: self.plan,
+            runDirectory: directory,
+            toolVersion: Self.toolVersion,
+            arguments: CommandLine.arguments,
+            searchPath: searchPath,
+            events: { printer.handle($0) }
+        )
+        let (outcome, _) = try await Interrupts.run { () async -> Result<SessionResult, SessionError> in
+            do throws(SessionError) {
+                return .success(try await Session.run(options))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .failure(let error):
+            printError(error.description)
+            throw ExitStatus.usage
+        case .success(let result):
+            printer.finish(result)
+            if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        }
+    }
+}
+
+/// Why a plan could not be loaded, one message per problem.
+struct PlanLoadFailure: Error {
+    var messages: [String]
+}
+
+/// A `sql_file:` that cannot be read; the plan loader turns it into a positioned error.
+struct PlanFileMissing: Error, CustomStringConvertible {
+    var path: String
+    var description: String { "cannot read \(path): no such file" }
+}
+
+/// Renders session events on the terminal: a line per step, `--quiet` or JSON lines.
+final class SessionPrinter: Sendable {
+    enum Mode: Sendable { case text, quiet, json }
+    let mode: Mode
+
+    init(mode: Mode) { self.mode = mode }
+
+    func handle(_ event: SessionEvent) {
+        switch mode {
+        case .quiet: return
+        case .json: emitJSON(event)
+        case .text: emitText(event)
+        }
+    }
+
+    private func emitText(_ event: SessionEvent) {
+        switch event {
+        case .runDirectory(let path): line("run directory \(path)")
+        case .launch(.started(_, let pid)): line("server starting under Massif (pid \(pid))")
+        case .launch: return
+        case .serverReady(let pid, let version, let seconds):
+            line("server \(version) ready (pid \(pid), \(Self.seconds(seconds)))")
+        case .stepStarted: return
+        case .snapshot: return
+        case .stepFinished(let record, let before, let after, let top):
+            var text = Self.pad("[\(record.index)] \(record.label)", 24) + " " + Self.pad(record.outcome.rawValue, 14)
+            text += Self.leftPad(record.duration.map(Self.seconds) ?? "-", 8)
+            text +=
+                "  " + (before.map(MassifRenderer.formatBytes) ?? "-") + " -> "
+                + (after.map(MassifRenderer.formatBytes) ?? "-")
+            if let before, let after {
+                let delta = after - before
+                text += "  " + (delta > 0 ? "+" : "") + MassifRenderer.formatBytes(delta)
+            }
+            if let top {
+                text += "  " + top.function + " " + (top.delta > 0 ? "+" : "") + MassifRenderer.formatBytes(top.delta)
+            }
+            if let error = record.error, !record.outcome.isSuccess || error.expected {
+                text += "\n      " + (error.code.map { "error \($0): " } ?? "") + error.message
+            }
+            line(text)
+        case .warning(let message): printError("warning: " + message)
+        case .finalising: return
+        }
+    }
+
+    private func emitJSON(_ event: SessionEvent) {
+        var object: [String: Any] = [:]
+        switch event {
+        case .runDirectory(let path): object = ["event": "run_directory", "path": path]
+        case .launch: return
+        case .serverReady(let pid, let version, let seconds):
+            object = ["event": "server_ready", "pid": pid, "version": version, "elapsed_s": seconds]
+        case .stepStarted(let index, let count, let label):
+            object = ["event": "step_started", "index": index, "count": count, "label": label]
+        case .snapshot(let record):
+            object = [
+                "event": "snapshot", "id": record.id, "step": record.step, "phase": record.phase.rawValue,
+                "file": record.file, "total_B": record.totalBytes,
+                "trigger_latency_ms": record.triggerLatencyMilliseconds,
+            ]
+        case .stepFinished(let record, let before, let after, let top):
+            object = [
+                "event": "step_finished", "index": record.index, "label": record.label,
+                "outcome": record.outcome.rawValue,
+            ]
+            if let duration = record.duration { object["duration_s"] = duration }
+            if let before { object["before_B"] = before }
+            if let after { object["after_B"] = after }
+            if let before, let after { object["delta_B"] = after - before }
+            if let top { object["top_site"] = top.function }
+            if let error = record.error { object["error"] = error.message }
+        case .warning(let message): object = ["event": "warning", "message": message]
+        case .finalising(let what): object = ["event": "finalising", "what": what]
+        }
+        jsonLine(object)
+    }
+
+    /// The last line: the run directory (JSON mode: an object carrying it and the exit code).
+    func finish(_ result: SessionResult) {
+        switch mode {
+        case .json:
+            jsonLine([
+                "event": "finished", "run_directory": result.runDirectory, "exit_code": result.exitCode,
+                "status": result.manifest.outcome.status.rawValue,
+            ])
+        case .text:
+            if let message = result.manifest.outcome.message {
+                line(result.manifest.outcome.status.rawValue + ": " + message)
+            }
+            line(result.runDirectory)
+        case .quiet:
+            line(result.runDirectory)
+        }
+    }
+
+    private func jsonLine(_ object: [String: Any]) {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
+        else { return }
+        line(String(decoding: data, as: UTF8.self))
+    }
+
+    private func line(_ text: String) {
+        let bytes = Array((text + "\n").utf8)
+        bytes.withUnsafeBufferPointer { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
+    }
+
+    static func seconds(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = String(hundredths % 100)
+        return "\(hundredths / 100).\(fraction.count < 2 ? "0" + fraction : fraction)s"
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    static func leftPad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+}
