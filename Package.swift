@@ -86,7 +86,9 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
         .testTarget(
             name: "SessionTests",
-            dependencies: ["Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", argumentParser],
+            dependencies: [
+                "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", argumentParser,
+            ],
             swiftSettings: strict
         ),
     ]
