@@ -180,11 +180,15 @@ actor SessionRunner {
             if plan.massif.timeUnit != .instructions {
                 massifOptions.append("--time-unit=\(plan.massif.timeUnit.rawValue)")
             }
+            // A private tmpdir: the server's internal temporary tables (information_schema queries among
+            // them) otherwise go to the shared /tmp, where other servers and cleaners interfere.
+            let temporary = directory.absolute(RunLayout.serverDirectory + "/tmp")
+            try? FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
             let launch = LaunchOptions(
                 runDirectory: directory.path,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
-                serverOptions: settings.options,
+                serverOptions: ["--tmpdir=" + temporary] + settings.options,
                 massifOptions: massifOptions,
                 startupTimeout: settings.startupTimeout.duration,
                 searchPath: options.searchPath
@@ -241,9 +245,16 @@ actor SessionRunner {
         guard let server else { return Ending(status: .startFailed, message: "no server", exitCode: 4) }
         persistManifest()
 
+        let observer: Connection
         do {
-            let observer = try await server.connectObserver()
+            observer = try await server.connectObserver()
             self.observer = observer
+        } catch {
+            let explained = await server.explain(error)
+            return Ending(status: .startFailed, message: "observer connection: \(explained)", exitCode: 4)
+        }
+        // The facts are context for the report (version, envelope); a failure to read them is a warning.
+        do {
             let facts = try await ServerFacts.read(from: observer)
             manifest.server?.version = facts.version
             manifest.server?.memoryVariables = facts.variables
@@ -255,7 +266,10 @@ actor SessionRunner {
             )
         } catch {
             let explained = await server.explain(error)
-            return Ending(status: .startFailed, message: "observer connection: \(explained)", exitCode: 4)
+            if case .serverDied = explained {
+                return Ending(status: .serverDied, message: explained.description, exitCode: 4)
+            }
+            warn("the server's memory variables could not be read: \(explained)")
         }
 
         do {

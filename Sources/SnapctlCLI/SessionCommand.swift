@@ -160,7 +160,7 @@ final class SessionPrinter: Sendable {
             line("server \(version) ready (pid \(pid), \(Self.seconds(seconds)))")
         case .stepStarted: return
         case .snapshot: return
-        case .stepFinished(let record, let before, let after, let top):
+        case .stepFinished(let record, let before, let after, let peak, let top):
             var text = Self.pad("[\(record.index)] \(record.label)", 24) + " " + Self.pad(record.outcome.rawValue, 14)
             text += Self.leftPad(record.duration.map(Self.seconds) ?? "-", 8)
             text +=
@@ -173,6 +173,7 @@ final class SessionPrinter: Sendable {
             if let top {
                 text += "  " + top.function + " " + (top.delta > 0 ? "+" : "") + MassifRenderer.formatBytes(top.delta)
             }
+            if let peak { text += "  (peak \(MassifRenderer.formatBytes(peak)) while running)" }
             if let error = record.error, !record.outcome.isSuccess || error.expected {
                 text += "\n      " + (error.code.map { "error \($0): " } ?? "") + error.message
             }
@@ -197,7 +198,7 @@ final class SessionPrinter: Sendable {
                 "file": record.file, "total_B": record.totalBytes,
                 "trigger_latency_ms": record.triggerLatencyMilliseconds,
             ]
-        case .stepFinished(let record, let before, let after, let top):
+        case .stepFinished(let record, let before, let after, let peak, let top):
             object = [
                 "event": "step_finished", "index": record.index, "label": record.label,
                 "outcome": record.outcome.rawValue,
@@ -207,6 +208,7 @@ final class SessionPrinter: Sendable {
             if let after { object["after_B"] = after }
             if let before, let after { object["delta_B"] = after - before }
             if let top { object["top_site"] = top.function }
+            if let peak { object["during_peak_B"] = peak }
             if let error = record.error { object["error"] = error.message }
         case .warning(let message): object = ["event": "warning", "message": message]
         case .finalising(let what): object = ["event": "finalising", "what": what]
