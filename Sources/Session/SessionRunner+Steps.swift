@@ -284,7 +284,8 @@ extension SessionRunner {
                 return Execution(
                     outcome: .timedOut,
                     error: StepError(
-                        message: "the step's timeout passed; the query was killed with KILL QUERY",
+                        message:
+                            "the step's timeout passed; the query was killed with KILL QUERY (raise the step's timeout: if it needs longer)",
                         statement: statement,
                         expected: false
                     )

@@ -171,7 +171,9 @@ final class SessionPrinter: Sendable {
                 text += "  " + (delta > 0 ? "+" : "") + MassifRenderer.formatBytes(delta)
             }
             if let top {
-                text += "  " + top.function + " " + (top.delta > 0 ? "+" : "") + MassifRenderer.formatBytes(top.delta)
+                text +=
+                    "  " + RunReport.shortName(top.function) + " " + (top.delta > 0 ? "+" : "")
+                    + MassifRenderer.formatBytes(top.delta)
             }
             if let peak { text += "  (peak \(MassifRenderer.formatBytes(peak)) while running)" }
             if let error = record.error, !record.outcome.isSuccess || error.expected {
