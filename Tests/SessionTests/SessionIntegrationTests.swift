@@ -293,6 +293,28 @@ struct SessionIntegrationTests {
         #expect(manifest.server?.shutdown != nil)
     }
 
+    @Test("cancellation while the server starts: exit 130, the server stopped, the run directory finalised")
+    func interruptedDuringStartup() async throws {
+        let scratch = try Scratch("intstart")
+        defer { scratch.cleanup() }
+        let plan = try scratch.write("p.yaml", "version: 1\nname: intstart\nsteps:\n  - {label: a, sql: SELECT 1}\n")
+        let started = TestFlag()
+        let ended = TestFlag()
+        let running = Task {
+            defer { ended.set() }
+            return try await Support.run(planFile: plan, out: scratch.run) { event in
+                if case .launch(.started) = event { started.set() }
+            }
+        }
+        while !started.isSet && !ended.isSet { try await Task.sleep(for: .milliseconds(10)) }
+        running.cancel()
+        let result = try await running.value
+        #expect(result.exitCode == 130)
+        #expect(result.manifest.outcome.status == .interrupted)
+        #expect(result.manifest.steps.map(\.outcome) == [.notRun])
+        try Support.expectFinalised(result)
+    }
+
     @Test("a repeat step that grows every round is flagged as a leak, a max_growth is exceeded: exit 3")
     func leakAndBudgets() async throws {
         let scratch = try Scratch("leak")
