@@ -18,6 +18,8 @@ actor SessionRunner {
     /// Parsed snapshot files by snapshot id: the trees the report compares, and the timeline's parts.
     var files: [Int: MassifFile] = [:]
     var nextSnapshotID = 1
+    /// When the manifest was last written.
+    var lastPersisted = ContinuousClock.now
     var server: ProfiledServer?
     var monitor: MonitorSession?
     var observer: Connection?
@@ -93,6 +95,7 @@ actor SessionRunner {
 
     /// Writes the manifest as it stands, so that a run killed outright still leaves its record.
     func persistManifest() {
+        lastPersisted = ContinuousClock.now
         manifest.snapshots.sort { $0.id < $1.id }
         if let problem = directory.write(RunLayout.manifest, manifest.jsonData()) { log.write("error: " + problem) }
     }
@@ -122,7 +125,9 @@ actor SessionRunner {
             emit(.stepStarted(index: position + 1, count: plan.steps.count, label: step.label))
             log.write("step \(position + 1) '\(step.label)' (\(step.kind.key))")
             let outcome = await runStep(position, step)
-            persistManifest()
+            // After every step, but at most a few times a second: rewriting a manifest of hundreds of steps
+            // after each one would cost more than the steps. Failures and the end are always written.
+            if !outcome.isSuccess || ContinuousClock.now - lastPersisted >= .milliseconds(250) { persistManifest() }
             let record = manifest.steps[position]
             log.write("step \(position + 1) '\(step.label)': \(outcome.rawValue)")
             switch outcome {
