@@ -44,7 +44,7 @@ struct SessionIntegrationTests {
         #expect(phases.filter { $0 == .after }.count == 6)
         #expect(phases.filter { $0 == .snap }.count == 1)
         #expect(phases.last == .final)
-        #expect(manifest.snapshots.map(\.id) == Array(1...manifest.snapshots.count))
+        #expect(manifest.snapshots.map(\.id) == manifest.snapshots.indices.map { $0 + 1 })
         for record in manifest.snapshots {
             #expect(FileManager.default.fileExists(atPath: scratch.run + "/" + record.file))
             // Counters at every snapshot but the timer's (they would compete with the step for the big lock).
