@@ -15,7 +15,8 @@ struct SessionCommand: AsyncParsableCommand {
         abstract: "Run a plan of SQL steps against a server under Massif, with labelled snapshots per step.",
         discussion: """
             Prints a line per step (duration, heap before and after, delta, top growing site), writes the \
-            run directory (manifest.json, snapshots/, timeline.massif, report.txt, report.json, SHA256SUMS) \
+            run directory (manifest.json, snapshots/, timeline.massif, report.txt, report.json, report.html, \
+            SHA256SUMS; see docs/manifest.md) \
             and prints its path as the last line.
             Exit status: 0 success; 1 bad plan or usage; 2 environment not ready; 3 a budget was exceeded \
             or a leak flagged; 4 a step failed or the server died; 130 interrupted (the run directory is \
@@ -29,7 +30,10 @@ struct SessionCommand: AsyncParsableCommand {
     @Argument(help: "The plan file (see docs/plan.md).")
     var plan: String
 
-    @Option(name: .customLong("out"), help: "The run directory itself (default runs/<plan name>-<UTC time>).")
+    @Option(
+        name: .customLong("out"),
+        help: ArgumentHelp("The run directory itself (default runs/<plan name>-<UTC time>).", valueName: "dir")
+    )
     var out: String?
 
     @Flag(help: "Print only the run directory's path.")

@@ -152,6 +152,30 @@ struct SessionIntegrationTests {
         #expect(manifest.server?.shutdown?.contains("SQL SHUTDOWN") == true)
     }
 
+    @Test("a shell step past its timeout: its process group is torn down, exit 4")
+    func shellTimeout() async throws {
+        let scratch = try Scratch("sht")
+        defer { scratch.cleanup() }
+        let plan = try scratch.write(
+            "sht.yaml",
+            """
+            version: 1
+            name: sht
+            snapshots: {default: none}
+            steps:
+              - label: stuck
+                shell: sleep 613.37 & sleep 613.38; wait
+                timeout: 1s
+            """
+        )
+        let result = try await Support.run(planFile: plan, out: scratch.run)
+        #expect(result.exitCode == 4)
+        try Support.expectFinalised(result)
+        let manifest = try Support.manifest(scratch.run)
+        #expect(manifest.steps[0].outcome == .timedOut)
+        #expect(Support.processesMentioning("sleep 613.3").isEmpty)
+    }
+
     @Test("the server SIGKILLed mid-step: exit 4, the record and the logs are kept")
     func serverKilledMidStep() async throws {
         let scratch = try Scratch("kill")
