@@ -94,18 +94,12 @@ struct SessionCommand: AsyncParsableCommand {
     func run() async throws {
         let (plan, text) = try Self.loadPlan(self.plan)
         let directory = out ?? Session.defaultRunDirectory(planName: plan.name)
-        let absolute: String
         do {
-            absolute = try Session.prepare(runDirectory: directory)
+            _ = try Session.prepare(runDirectory: directory)
         } catch {
             printError(error.description)
             throw ExitStatus.usage
         }
-        // MariaDB deletes every `#sql*` file in its tmpdir when it starts (mysql_rm_tmp_tables), so
-        // servers sharing /tmp wipe each other's temporary tables. The session gives its server a private
-        // --tmpdir; the datadir initialiser has no such option here, but reads TMPDIR. This process runs one
-        // session, so pointing TMPDIR at the run's private directory is safe (shell steps inherit it too).
-        setenv("TMPDIR", absolute + "/" + RunLayout.serverDirectory + "/tmp", 1)
         let printer = SessionPrinter(mode: json ? .json : quiet ? .quiet : .text)
         let options = SessionOptions(
             plan: plan,
