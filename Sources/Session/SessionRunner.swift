@@ -189,6 +189,8 @@ actor SessionRunner {
             // them) otherwise go to the shared /tmp, where other servers and cleaners interfere.
             let temporary = directory.absolute(RunLayout.serverDirectory + "/tmp")
             try? FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            chmod(directory.absolute(RunLayout.serverDirectory), 0o700)
+            if let ending = await initialiseDatadir(settings, flavor: flavor, temporary: temporary) { return ending }
             let launch = LaunchOptions(
                 runDirectory: directory.path,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
