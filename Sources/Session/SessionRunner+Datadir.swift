@@ -52,7 +52,7 @@ extension SessionRunner {
                 output: .string(limit: 1 << 20),
                 error: .combinedWithOutput
             )
-            outcome = .success((result.terminationStatus, result.standardOutput ?? ""))
+            outcome = .success((result.terminationStatus, result.standardOutput))
         } catch {
             outcome = .failure(error)
         }
