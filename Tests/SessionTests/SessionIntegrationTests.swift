@@ -74,6 +74,12 @@ struct SessionIntegrationTests {
         for record in manifest.snapshots {
             #expect(timeline.snapshots[record.timelineIndex].heapBytes == record.heapBytes)
         }
+        // ms_print reads it, and sha256sum agrees with SHA256SUMS.
+        let printed = try await Self.shell("cd \(scratch.run) && ms_print timeline.massif && echo ms_print-ok")
+        #expect(printed.contains("ms_print-ok"))
+        #expect(printed.contains("Detailed snapshots"))
+        let checked = try await Self.shell("cd \(scratch.run) && sha256sum --quiet -c SHA256SUMS && echo sums-ok")
+        #expect(checked.contains("sums-ok"))
         let final = try #require(manifest.massifFinal)
         #expect(final.snapshots > 0)
 
