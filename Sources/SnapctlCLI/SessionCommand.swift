@@ -144,8 +144,13 @@ struct PlanFileMissing: Error, CustomStringConvertible {
 final class SessionPrinter: Sendable {
     enum Mode: Sendable { case text, quiet, json }
     let mode: Mode
+    /// On a terminal, a running step is shown until its line replaces it.
+    let interactive: Bool
 
-    init(mode: Mode) { self.mode = mode }
+    init(mode: Mode) {
+        self.mode = mode
+        self.interactive = isatty(1) != 0
+    }
 
     func handle(_ event: SessionEvent) {
         switch mode {
@@ -162,7 +167,8 @@ final class SessionPrinter: Sendable {
         case .launch: return
         case .serverReady(let pid, let version, let seconds):
             line("server \(version) ready (pid \(pid), \(Self.seconds(seconds)))")
-        case .stepStarted: return
+        case .stepStarted(let index, let count, let label):
+            if interactive { raw("[\(index)/\(count)] \(label) running...") }
         case .snapshot: return
         case .stepFinished(let record, let before, let after, let peak, let top):
             var text = Self.pad("[\(record.index)] \(record.label)", 24) + " " + Self.pad(record.outcome.rawValue, 14)
@@ -250,8 +256,15 @@ final class SessionPrinter: Sendable {
         line(String(decoding: data, as: UTF8.self))
     }
 
+    /// Text without a newline, to be replaced by the next line.
+    private func raw(_ text: String) {
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBufferPointer { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
+    }
+
     private func line(_ text: String) {
-        let bytes = Array((text + "\n").utf8)
+        // On a terminal, clear a "running" line first.
+        let bytes = Array(((interactive ? "\r\u{1B}[K" : "") + text + "\n").utf8)
         bytes.withUnsafeBufferPointer { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
     }
 
