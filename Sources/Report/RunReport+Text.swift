@@ -102,9 +102,12 @@ extension RunReport {
         return String(function[..<open]) + "(...)"
     }
 
+    /// A site and its callers: the named function, then up to six callers, long C++ signatures
+    /// shortened (report.json keeps them whole).
     static func siteLines(_ site: Site) -> String {
         var line = "      " + leftPad(signedBytes(site.delta), 12) + "  " + site.function + "\n"
-        let callers = site.path.dropFirst().prefix(6)
+        let named = site.path.firstIndex(of: site.function) ?? 0
+        let callers = site.path.dropFirst(named + 1).prefix(6).map(shortName)
         if !callers.isEmpty {
             line += "                      <- " + callers.joined(separator: " <- ") + "\n"
         }
