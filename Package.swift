@@ -87,7 +87,8 @@ let package = Package(
         .testTarget(
             name: "SessionTests",
             dependencies: [
-                "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", argumentParser,
+                "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind",
+                argumentParser,
             ],
             swiftSettings: strict
         ),

@@ -78,7 +78,7 @@ extension RunReport {
         var peakSource: String?
         for record in manifest.snapshots where record.totalBytes > (peak ?? -1) {
             peak = record.totalBytes
-            peakSource = "snapshot \(record.id) (\(record.phase.rawValue) \(record.step))"
+            peakSource = "snapshot \(record.id) (\(record.label))"
         }
         if let final = manifest.massifFinal?.peakTotal, final > (peak ?? -1) {
             peak = final

@@ -25,7 +25,9 @@ extension RunReport {
             out += leftPad(step.before.map(MassifRenderer.formatBytes) ?? "-", 12)
             out += leftPad(step.after.map(MassifRenderer.formatBytes) ?? "-", 12)
             out += leftPad(step.delta.map(Self.signedBytes) ?? "-", 12)
-            out += "  " + (step.sites.first.map { "\($0.function) \(Self.signedBytes($0.delta))" } ?? "") + "\n"
+            out +=
+                "  " + (step.sites.first.map { "\(Self.shortName($0.function)) \(Self.signedBytes($0.delta))" } ?? "")
+                + "\n"
         }
 
         for step in steps where !step.sites.isEmpty || step.error != nil || step.memoryUsedAfter != nil {
@@ -91,9 +93,21 @@ extension RunReport {
         return out
     }
 
+    /// A C++ signature without its parameter list when it is long (`open_table_from_share(...)`), for
+    /// one-line tables; the full names are in the site details.
+    public static func shortName(_ function: String) -> String {
+        guard function.count > 48, let open = function.firstIndex(of: "("), open != function.startIndex else {
+            return function
+        }
+        return String(function[..<open]) + "(...)"
+    }
+
+    /// A site and its callers: the named function, then up to six callers, long C++ signatures
+    /// shortened (report.json keeps them whole).
     static func siteLines(_ site: Site) -> String {
         var line = "      " + leftPad(signedBytes(site.delta), 12) + "  " + site.function + "\n"
-        let callers = site.path.dropFirst().prefix(6)
+        let named = site.path.firstIndex(of: site.function) ?? 0
+        let callers = site.path.dropFirst(named + 1).prefix(6).map(shortName)
         if !callers.isEmpty {
             line += "                      <- " + callers.joined(separator: " <- ") + "\n"
         }

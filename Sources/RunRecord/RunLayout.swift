@@ -9,6 +9,7 @@ public enum RunLayout {
     public static let massifFinal = "massif.final.out"
     public static let reportText = "report.txt"
     public static let reportJSON = "report.json"
+    public static let reportHTML = "report.html"
     public static let logsDirectory = "logs"
     public static let snapctlLog = "logs/snapctl.log"
     public static let checksums = "SHA256SUMS"

@@ -32,6 +32,23 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
     /// heap + extra + stacks, what ms_print calls the total.
     public var totalBytes: Int { heapBytes + extraBytes + stacksBytes }
 
+    /// The snapshot's own label: `before-sort`, `during-sort`, `after-leak-r03`, the step's label for a
+    /// `snap` step, `final` for the last one. File names use the same words.
+    public var label: String {
+        switch phase {
+        case .snap: return step
+        case .final: return "final"
+        default:
+            var text = phase.rawValue + "-" + step
+            if let round {
+                var number = String(round)
+                while number.count < 2 { number = "0" + number }
+                text += "-r" + number
+            }
+            return text
+        }
+    }
+
     public init(
         id: Int,
         step: String,
@@ -65,7 +82,7 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, step, phase, round, file, kind, counters
+        case id, step, phase, round, file, kind, counters, label
         case time = "time_s"
         case massifTime = "massif_time"
         case heapBytes = "heap_B"
@@ -97,6 +114,7 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
+        try container.encode(label, forKey: .label)
         try container.encode(step, forKey: .step)
         try container.encode(phase, forKey: .phase)
         try container.encodeIfPresent(round, forKey: .round)

@@ -59,8 +59,9 @@ public enum SessionEvent: Sendable {
     case stepStarted(index: Int, count: Int, label: String)
     /// A snapshot was taken.
     case snapshot(SnapshotRecord)
-    /// A step ended: its record, the totals at its ends, and the call path that grew most.
-    case stepFinished(StepRecord, before: Int?, after: Int?, topSite: Site?)
+    /// A step ended: its record, the totals at its ends, the largest total its `during` snapshots saw,
+    /// and the call path that grew most.
+    case stepFinished(StepRecord, before: Int?, after: Int?, peak: Int?, topSite: Site?)
     /// Something went wrong that did not stop the run.
     case warning(String)
     /// Finalising: shutting down, merging, writing reports.

@@ -28,7 +28,8 @@ extension SessionRunner {
             } catch {
                 warn("the datadir was kept: \(error)")
             }
-            // What is left of RUN/server is empty once the server has stopped cleanly.
+            // What is left of RUN/server is its tmpdir and nothing else once the server has stopped.
+            try? FileManager.default.removeItem(atPath: directory.absolute(RunLayout.serverDirectory + "/tmp"))
             rmdir(directory.absolute(RunLayout.serverDirectory))
         }
 
@@ -98,6 +99,9 @@ extension SessionRunner {
             manifest.warnings.append(problem)
         }
         if let problem = directory.write(RunLayout.reportJSON, report.jsonData()) { manifest.warnings.append(problem) }
+        if let problem = directory.write(RunLayout.reportHTML, text: report.html(manifest: manifest)) {
+            manifest.warnings.append(problem)
+        }
         manifest.files =
             (directory.files().filter {
                 RunLayout.isChecksummed($0) && !$0.hasPrefix(RunLayout.snapshotsDirectory + "/")

@@ -22,6 +22,7 @@ extension SessionRunner {
                     manifest.steps[position],
                     before: record?.totalBytes,
                     after: record?.totalBytes,
+                    peak: nil,
                     topSite: nil
                 )
             )
@@ -96,11 +97,13 @@ extension SessionRunner {
         {
             top = RunReport.growingSites(before: old, after: new, limit: 1).first
         }
+        let peak = manifest.snapshots(ofStep: step.label).filter { $0.phase == .during }.map(\.totalBytes).max()
         emit(
             .stepFinished(
                 manifest.steps[position],
                 before: before?.totalBytes,
                 after: lastAfter?.totalBytes,
+                peak: peak,
                 topSite: top
             )
         )
@@ -281,7 +284,8 @@ extension SessionRunner {
                 return Execution(
                     outcome: .timedOut,
                     error: StepError(
-                        message: "the step's timeout passed; the query was killed with KILL QUERY",
+                        message:
+                            "the step's timeout passed; the query was killed with KILL QUERY (raise the step's timeout: if it needs longer)",
                         statement: statement,
                         expected: false
                     )

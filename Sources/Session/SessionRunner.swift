@@ -18,6 +18,8 @@ actor SessionRunner {
     /// Parsed snapshot files by snapshot id: the trees the report compares, and the timeline's parts.
     var files: [Int: MassifFile] = [:]
     var nextSnapshotID = 1
+    /// When the manifest was last written.
+    var lastPersisted = ContinuousClock.now
     var server: ProfiledServer?
     var monitor: MonitorSession?
     var observer: Connection?
@@ -93,6 +95,7 @@ actor SessionRunner {
 
     /// Writes the manifest as it stands, so that a run killed outright still leaves its record.
     func persistManifest() {
+        lastPersisted = ContinuousClock.now
         manifest.snapshots.sort { $0.id < $1.id }
         if let problem = directory.write(RunLayout.manifest, manifest.jsonData()) { log.write("error: " + problem) }
     }
@@ -122,7 +125,9 @@ actor SessionRunner {
             emit(.stepStarted(index: position + 1, count: plan.steps.count, label: step.label))
             log.write("step \(position + 1) '\(step.label)' (\(step.kind.key))")
             let outcome = await runStep(position, step)
-            persistManifest()
+            // After every step, but at most a few times a second: rewriting a manifest of hundreds of steps
+            // after each one would cost more than the steps. Failures and the end are always written.
+            if !outcome.isSuccess || ContinuousClock.now - lastPersisted >= .milliseconds(250) { persistManifest() }
             let record = manifest.steps[position]
             log.write("step \(position + 1) '\(step.label)': \(outcome.rawValue)")
             switch outcome {
@@ -180,11 +185,17 @@ actor SessionRunner {
             if plan.massif.timeUnit != .instructions {
                 massifOptions.append("--time-unit=\(plan.massif.timeUnit.rawValue)")
             }
+            // A private tmpdir: the server's internal temporary tables (information_schema queries among
+            // them) otherwise go to the shared /tmp, where other servers and cleaners interfere.
+            let temporary = directory.absolute(RunLayout.serverDirectory + "/tmp")
+            try? FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            chmod(directory.absolute(RunLayout.serverDirectory), 0o700)
+            if let ending = await initialiseDatadir(settings, flavor: flavor, temporary: temporary) { return ending }
             let launch = LaunchOptions(
                 runDirectory: directory.path,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
-                serverOptions: settings.options,
+                serverOptions: ["--tmpdir=" + temporary] + settings.options,
                 massifOptions: massifOptions,
                 startupTimeout: settings.startupTimeout.duration,
                 searchPath: options.searchPath
@@ -241,9 +252,16 @@ actor SessionRunner {
         guard let server else { return Ending(status: .startFailed, message: "no server", exitCode: 4) }
         persistManifest()
 
+        let observer: Connection
         do {
-            let observer = try await server.connectObserver()
+            observer = try await server.connectObserver()
             self.observer = observer
+        } catch {
+            let explained = await server.explain(error)
+            return Ending(status: .startFailed, message: "observer connection: \(explained)", exitCode: 4)
+        }
+        // The facts are context for the report (version, envelope); a failure to read them is a warning.
+        do {
             let facts = try await ServerFacts.read(from: observer)
             manifest.server?.version = facts.version
             manifest.server?.memoryVariables = facts.variables
@@ -255,7 +273,10 @@ actor SessionRunner {
             )
         } catch {
             let explained = await server.explain(error)
-            return Ending(status: .startFailed, message: "observer connection: \(explained)", exitCode: 4)
+            if case .serverDied = explained {
+                return Ending(status: .serverDied, message: explained.description, exitCode: 4)
+            }
+            warn("the server's memory variables could not be read: \(explained)")
         }
 
         do {

@@ -18,11 +18,19 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Print report.json instead of the text.")
     var json = false
 
+    @Flag(help: "Print report.html (one self-contained page) instead of the text.")
+    var html = false
+
     @Flag(help: "Exit 3 when a budget was exceeded or a leak was flagged.")
     var check = false
 
     /// Reads the manifest and every snapshot file it names, and builds the report.
     static func load(_ run: String) throws(ExitCode) -> RunReport {
+        try loadWithManifest(run).report
+    }
+
+    /// The report and the manifest it was built from.
+    static func loadWithManifest(_ run: String) throws(ExitCode) -> (report: RunReport, manifest: RunManifest) {
         let path = run + "/" + RunLayout.manifest
         guard let data = FileManager.default.contents(atPath: path) else {
             printError("\(path): no such file; give a run directory written by snapctl session")
@@ -48,12 +56,18 @@ struct ReportCommand: ParsableCommand {
                 printError("warning: \(error)")
             }
         }
-        return RunReport.make(manifest: manifest, snapshots: snapshots)
+        return (RunReport.make(manifest: manifest, snapshots: snapshots), manifest)
+    }
+
+    func validate() throws {
+        if json && html { throw ValidationError("--json and --html cannot be used together") }
     }
 
     func run() throws {
-        let report = try Self.load(directory)
-        if json {
+        let (report, manifest) = try Self.loadWithManifest(directory)
+        if html {
+            print(report.html(manifest: manifest), terminator: "")
+        } else if json {
             print(String(decoding: report.jsonData(), as: UTF8.self))
         } else {
             print(report.text(), terminator: "")

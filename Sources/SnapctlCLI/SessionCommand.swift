@@ -15,7 +15,8 @@ struct SessionCommand: AsyncParsableCommand {
         abstract: "Run a plan of SQL steps against a server under Massif, with labelled snapshots per step.",
         discussion: """
             Prints a line per step (duration, heap before and after, delta, top growing site), writes the \
-            run directory (manifest.json, snapshots/, timeline.massif, report.txt, report.json, SHA256SUMS) \
+            run directory (manifest.json, snapshots/, timeline.massif, report.txt, report.json, report.html, \
+            SHA256SUMS; see docs/manifest.md) \
             and prints its path as the last line.
             Exit status: 0 success; 1 bad plan or usage; 2 environment not ready; 3 a budget was exceeded \
             or a leak flagged; 4 a step failed or the server died; 130 interrupted (the run directory is \
@@ -29,7 +30,10 @@ struct SessionCommand: AsyncParsableCommand {
     @Argument(help: "The plan file (see docs/plan.md).")
     var plan: String
 
-    @Option(name: .customLong("out"), help: "The run directory itself (default runs/<plan name>-<UTC time>).")
+    @Option(
+        name: .customLong("out"),
+        help: ArgumentHelp("The run directory itself (default runs/<plan name>-<UTC time>).", valueName: "dir")
+    )
     var out: String?
 
     @Flag(help: "Print only the run directory's path.")
@@ -140,8 +144,13 @@ struct PlanFileMissing: Error, CustomStringConvertible {
 final class SessionPrinter: Sendable {
     enum Mode: Sendable { case text, quiet, json }
     let mode: Mode
+    /// On a terminal, a running step is shown until its line replaces it.
+    let interactive: Bool
 
-    init(mode: Mode) { self.mode = mode }
+    init(mode: Mode) {
+        self.mode = mode
+        self.interactive = isatty(1) != 0
+    }
 
     func handle(_ event: SessionEvent) {
         switch mode {
@@ -158,9 +167,10 @@ final class SessionPrinter: Sendable {
         case .launch: return
         case .serverReady(let pid, let version, let seconds):
             line("server \(version) ready (pid \(pid), \(Self.seconds(seconds)))")
-        case .stepStarted: return
+        case .stepStarted(let index, let count, let label):
+            if interactive { raw("[\(index)/\(count)] \(label) running...") }
         case .snapshot: return
-        case .stepFinished(let record, let before, let after, let top):
+        case .stepFinished(let record, let before, let after, let peak, let top):
             var text = Self.pad("[\(record.index)] \(record.label)", 24) + " " + Self.pad(record.outcome.rawValue, 14)
             text += Self.leftPad(record.duration.map(Self.seconds) ?? "-", 8)
             text +=
@@ -171,8 +181,11 @@ final class SessionPrinter: Sendable {
                 text += "  " + (delta > 0 ? "+" : "") + MassifRenderer.formatBytes(delta)
             }
             if let top {
-                text += "  " + top.function + " " + (top.delta > 0 ? "+" : "") + MassifRenderer.formatBytes(top.delta)
+                text +=
+                    "  " + RunReport.shortName(top.function) + " " + (top.delta > 0 ? "+" : "")
+                    + MassifRenderer.formatBytes(top.delta)
             }
+            if let peak { text += "  (peak \(MassifRenderer.formatBytes(peak)) while running)" }
             if let error = record.error, !record.outcome.isSuccess || error.expected {
                 text += "\n      " + (error.code.map { "error \($0): " } ?? "") + error.message
             }
@@ -197,7 +210,7 @@ final class SessionPrinter: Sendable {
                 "file": record.file, "total_B": record.totalBytes,
                 "trigger_latency_ms": record.triggerLatencyMilliseconds,
             ]
-        case .stepFinished(let record, let before, let after, let top):
+        case .stepFinished(let record, let before, let after, let peak, let top):
             object = [
                 "event": "step_finished", "index": record.index, "label": record.label,
                 "outcome": record.outcome.rawValue,
@@ -207,6 +220,7 @@ final class SessionPrinter: Sendable {
             if let after { object["after_B"] = after }
             if let before, let after { object["delta_B"] = after - before }
             if let top { object["top_site"] = top.function }
+            if let peak { object["during_peak_B"] = peak }
             if let error = record.error { object["error"] = error.message }
         case .warning(let message): object = ["event": "warning", "message": message]
         case .finalising(let what): object = ["event": "finalising", "what": what]
@@ -242,8 +256,15 @@ final class SessionPrinter: Sendable {
         line(String(decoding: data, as: UTF8.self))
     }
 
+    /// Text without a newline, to be replaced by the next line.
+    private func raw(_ text: String) {
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBufferPointer { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
+    }
+
     private func line(_ text: String) {
-        let bytes = Array((text + "\n").utf8)
+        // On a terminal, clear a "running" line first.
+        let bytes = Array(((interactive ? "\r\u{1B}[K" : "") + text + "\n").utf8)
         bytes.withUnsafeBufferPointer { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
     }
 

@@ -53,6 +53,7 @@ import Testing
         #expect(snapshot["heap_B"] as? Int == 100)
         #expect(snapshot["total_B"] as? Int == 108)
         #expect(snapshot["phase"] as? String == "before")
+        #expect(snapshot["label"] as? String == "before-load")
         #expect(snapshot["file"] as? String == "snapshots/0001-before-load.massif")
         #expect(snapshot["trigger_latency_ms"] as? Double == 4.2)
         let counters = try #require(snapshot["counters"] as? [String: Any])
@@ -97,6 +98,19 @@ import Testing
             #expect(error.description.contains("missing key 'plan'"))
         }
         #expect(throws: RunRecordError.self) { try RunManifest.decode(Data("not json".utf8), path: "x") }
+    }
+
+    @Test func snapshotLabelsSayPhaseStepAndRound() {
+        var record = Self.sample().snapshots[0]
+        #expect(record.label == "before-load")
+        record.phase = .after
+        record.round = 3
+        #expect(record.label == "after-load-r03")
+        record.phase = .snap
+        record.round = nil
+        #expect(record.label == "load")
+        record.phase = .final
+        #expect(record.label == "final")
     }
 
     @Test func namesSnapshotFilesAfterIdPhaseLabelAndRound() {

@@ -22,8 +22,8 @@ struct SessionBinaryTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        FileManager.default.createFile(atPath: scratch.path + "/stdout", contents: nil)
-        FileManager.default.createFile(atPath: scratch.path + "/stderr", contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch.path + "/stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch.path + "/stderr", contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path + "/stdout"))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path + "/stderr"))
         try process.run()

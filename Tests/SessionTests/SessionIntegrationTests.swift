@@ -44,7 +44,7 @@ struct SessionIntegrationTests {
         #expect(phases.filter { $0 == .after }.count == 6)
         #expect(phases.filter { $0 == .snap }.count == 1)
         #expect(phases.last == .final)
-        #expect(manifest.snapshots.map(\.id) == Array(1...manifest.snapshots.count))
+        #expect(manifest.snapshots.map(\.id) == manifest.snapshots.indices.map { $0 + 1 })
         for record in manifest.snapshots {
             #expect(FileManager.default.fileExists(atPath: scratch.run + "/" + record.file))
             // Counters at every snapshot but the timer's (they would compete with the step for the big lock).
@@ -74,6 +74,12 @@ struct SessionIntegrationTests {
         for record in manifest.snapshots {
             #expect(timeline.snapshots[record.timelineIndex].heapBytes == record.heapBytes)
         }
+        // ms_print reads it, and sha256sum agrees with SHA256SUMS.
+        let printed = try await Self.shell("cd \(scratch.run) && ms_print timeline.massif && echo ms_print-ok")
+        #expect(printed.contains("ms_print-ok"))
+        #expect(printed.contains("Detailed snapshots"))
+        let checked = try await Self.shell("cd \(scratch.run) && sha256sum --quiet -c SHA256SUMS && echo sums-ok")
+        #expect(checked.contains("sums-ok"))
         let final = try #require(manifest.massifFinal)
         #expect(final.snapshots > 0)
 
@@ -150,6 +156,30 @@ struct SessionIntegrationTests {
         #expect(manifest.steps[0].error?.message.contains("KILL QUERY") == true)
         #expect(manifest.outcome.status == .stepFailed)
         #expect(manifest.server?.shutdown?.contains("SQL SHUTDOWN") == true)
+    }
+
+    @Test("a shell step past its timeout: its process group is torn down, exit 4")
+    func shellTimeout() async throws {
+        let scratch = try Scratch("sht")
+        defer { scratch.cleanup() }
+        let plan = try scratch.write(
+            "sht.yaml",
+            """
+            version: 1
+            name: sht
+            snapshots: {default: none}
+            steps:
+              - label: stuck
+                shell: sleep 613.37 & sleep 613.38; wait
+                timeout: 1s
+            """
+        )
+        let result = try await Support.run(planFile: plan, out: scratch.run)
+        #expect(result.exitCode == 4)
+        try Support.expectFinalised(result)
+        let manifest = try Support.manifest(scratch.run)
+        #expect(manifest.steps[0].outcome == .timedOut)
+        #expect(Support.processesMentioning("sleep 613.3").isEmpty)
     }
 
     @Test("the server SIGKILLed mid-step: exit 4, the record and the logs are kept")
@@ -291,6 +321,28 @@ struct SessionIntegrationTests {
         #expect(manifest.outcome.status == .interrupted)
         #expect(manifest.steps.map(\.outcome) == [.ok, .interrupted, .notRun])
         #expect(manifest.server?.shutdown != nil)
+    }
+
+    @Test("cancellation while the server starts: exit 130, the server stopped, the run directory finalised")
+    func interruptedDuringStartup() async throws {
+        let scratch = try Scratch("intstart")
+        defer { scratch.cleanup() }
+        let plan = try scratch.write("p.yaml", "version: 1\nname: intstart\nsteps:\n  - {label: a, sql: SELECT 1}\n")
+        let started = TestFlag()
+        let ended = TestFlag()
+        let running = Task {
+            defer { ended.set() }
+            return try await Support.run(planFile: plan, out: scratch.run) { event in
+                if case .launch(.started) = event { started.set() }
+            }
+        }
+        while !started.isSet && !ended.isSet { try await Task.sleep(for: .milliseconds(10)) }
+        running.cancel()
+        let result = try await running.value
+        #expect(result.exitCode == 130)
+        #expect(result.manifest.outcome.status == .interrupted)
+        #expect(result.manifest.steps.map(\.outcome) == [.notRun])
+        try Support.expectFinalised(result)
     }
 
     @Test("a repeat step that grows every round is flagged as a leak, a max_growth is exceeded: exit 3")
