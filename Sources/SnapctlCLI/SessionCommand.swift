@@ -164,6 +164,14 @@ final class SessionPrinter: Sendable {
         switch event {
         case .runDirectory(let path): line("run directory \(path)")
         case .launch(.started(_, let pid)): line("server starting under Massif (pid \(pid))")
+        case .launch(.waiting(let elapsed, let lastLogLine)):
+            // On a terminal: a spinner, the time so far and the server's latest log line, on one line.
+            guard interactive else { return }
+            let frames = ["|", "/", "-", "\\"]
+            let tenths = Int(elapsed.components.seconds * 10 + elapsed.components.attoseconds / 100_000_000_000_000_000)
+            let seconds = String(format: "%.1f", Double(tenths) / 10)
+            let log = (lastLogLine ?? "").suffix(70)
+            raw("\r\u{1B}[K\(frames[(tenths / 2) % frames.count]) starting server \(seconds) s  \(log)")
         case .launch: return
         case .serverReady(let pid, let version, let seconds):
             line("server \(version) ready (pid \(pid), \(Self.seconds(seconds)))")
