@@ -74,7 +74,7 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         case .mariadb:
             return ProgramCommand(
                 executable: initialiser,
-                arguments: ["--no-defaults", "--datadir=\(layout.datadir)"] + user + [
+                arguments: ["--no-defaults", "--datadir=\(layout.datadir)", "--tmpdir=\(layout.tmpdir)"] + user + [
                     "--auth-root-authentication-method=normal",
                     "--skip-test-db",
                     "--skip-name-resolve",
@@ -85,7 +85,10 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         case .mysql:
             return ProgramCommand(
                 executable: binary.path,
-                arguments: ["--no-defaults", "--initialize-insecure", "--datadir=\(layout.datadir)"] + user + [
+                arguments: [
+                    "--no-defaults", "--initialize-insecure", "--datadir=\(layout.datadir)",
+                    "--tmpdir=\(layout.tmpdir)",
+                ] + user + [
                     redoLogOption,
                     "--innodb-buffer-pool-size=\(bufferPoolSize)",
                     "--log-error=\(layout.initialisationLog)",
@@ -105,6 +108,7 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         var ours = [
             "--no-defaults",
             "--datadir=\(layout.datadir)",
+            "--tmpdir=\(layout.tmpdir)",
             "--socket=\(layout.socket)",
             "--pid-file=\(layout.pidFile)",
             "--log-error=\(layout.errorLog)",

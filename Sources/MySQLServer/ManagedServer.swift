@@ -103,6 +103,7 @@ public actor ManagedServer {
         )
 
         try FileIO.makeDirectory(layout.serverDirectory, mode: 0o700)
+        try FileIO.makeDirectory(layout.tmpdir, mode: 0o700)
         try FileIO.makeDirectory(layout.logsDirectory, mode: 0o755)
         // What an earlier server in this directory left: the tails we show must be this run's.
         for path in [layout.socket, layout.pidFile, layout.errorLog, layout.valgrindLog, layout.massifFinalFile] {

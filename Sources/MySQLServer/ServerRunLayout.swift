@@ -17,6 +17,10 @@ public struct ServerRunLayout: Sendable, Hashable, Codable {
     public var serverDirectory: String { runDirectory + "/server" }
     /// `RUN/server/data`.
     public var datadir: String { serverDirectory + "/data" }
+    /// `RUN/server/tmp`: the server's `--tmpdir`. MariaDB deletes every `#sql*` file in its tmpdir when it
+    /// starts (`mysql_rm_tmp_tables`), so servers sharing `/tmp` break each other's temporary tables (the
+    /// initialiser's `mysql.tmp_user_sys`, information_schema queries).
+    public var tmpdir: String { serverDirectory + "/tmp" }
     /// `RUN/server/mysqld.sock`.
     public var socket: String { serverDirectory + "/mysqld.sock" }
     /// `RUN/server/mysqld.pid`: mariadbd writes its pid, which is valgrind's pid.

@@ -185,17 +185,11 @@ actor SessionRunner {
             if plan.massif.timeUnit != .instructions {
                 massifOptions.append("--time-unit=\(plan.massif.timeUnit.rawValue)")
             }
-            // A private tmpdir: the server's internal temporary tables (information_schema queries among
-            // them) otherwise go to the shared /tmp, where other servers and cleaners interfere.
-            let temporary = directory.absolute(RunLayout.serverDirectory + "/tmp")
-            try? FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-            chmod(directory.absolute(RunLayout.serverDirectory), 0o700)
-            if let ending = await initialiseDatadir(settings, flavor: flavor, temporary: temporary) { return ending }
             let launch = LaunchOptions(
                 runDirectory: directory.path,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
-                serverOptions: ["--tmpdir=" + temporary] + settings.options,
+                serverOptions: settings.options,
                 massifOptions: massifOptions,
                 startupTimeout: settings.startupTimeout.duration,
                 searchPath: options.searchPath

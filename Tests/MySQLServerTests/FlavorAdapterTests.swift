@@ -73,7 +73,7 @@ struct FlavorAdapterTests {
         )
         #expect(
             flags.arguments == [
-                "--no-defaults", "--datadir=/r/server/data", "--socket=/r/server/mysqld.sock",
+                "--no-defaults", "--datadir=/r/server/data", "--tmpdir=/r/server/tmp", "--socket=/r/server/mysqld.sock",
                 "--pid-file=/r/server/mysqld.pid", "--log-error=/r/logs/server.err", "--skip-networking", "--user=root",
                 "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M", "--loose-innodb-buffer-pool-size-max=32M",
                 "--innodb-use-native-aio=0", "--sort-buffer-size=64M",
@@ -112,7 +112,8 @@ struct FlavorAdapterTests {
         #expect(command.executable == "/usr/bin/mariadb-install-db")
         #expect(
             command.arguments == [
-                "--no-defaults", "--datadir=/r/server/data", "--user=root", "--auth-root-authentication-method=normal",
+                "--no-defaults", "--datadir=/r/server/data", "--tmpdir=/r/server/tmp", "--user=root",
+                "--auth-root-authentication-method=normal",
                 "--skip-test-db", "--skip-name-resolve", "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M",
             ]
         )
@@ -126,7 +127,8 @@ struct FlavorAdapterTests {
         #expect(command.executable == "/usr/sbin/mysqld")
         #expect(
             command.arguments == [
-                "--no-defaults", "--initialize-insecure", "--datadir=/r/server/data", "--user=root",
+                "--no-defaults", "--initialize-insecure", "--datadir=/r/server/data", "--tmpdir=/r/server/tmp",
+                "--user=root",
                 "--innodb-redo-log-capacity=8M", "--innodb-buffer-pool-size=32M",
                 "--log-error=/r/logs/datadir-init.log",
             ]
@@ -153,7 +155,7 @@ struct FlavorAdapterTests {
         let flags = adapter.serverFlags(layout: layout, valgrind: ValgrindVersion(3, 19, 0), userOptions: [])
         #expect(
             flags.arguments == [
-                "--no-defaults", "--datadir=/r/server/data", "--socket=/r/server/mysqld.sock",
+                "--no-defaults", "--datadir=/r/server/data", "--tmpdir=/r/server/tmp", "--socket=/r/server/mysqld.sock",
                 "--pid-file=/r/server/mysqld.pid", "--log-error=/r/logs/server.err", "--skip-networking", "--user=root",
                 "--innodb-buffer-pool-size=32M", "--innodb-redo-log-capacity=8M", "--mysqlx=OFF", "--skip-log-bin",
             ]

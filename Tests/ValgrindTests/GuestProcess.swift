@@ -103,6 +103,7 @@ final class GuestProcess: @unchecked Sendable {
             var status: Int32 = 0
             waitpid(pid, &status, 0)
         }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     private func waitUntilReady() async throws {
