@@ -26,6 +26,7 @@ func runSnapctl(
     signal: (number: Int32, after: Duration)? = nil
 ) async throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = try makeScratchDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try snapctlBinary())
     process.arguments = arguments
