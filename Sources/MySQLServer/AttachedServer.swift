@@ -1,3 +1,5 @@
+import Valgrind
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -67,11 +69,14 @@ public struct AttachedServer: Sendable {
         environment: [String: String]? = nil
     ) async throws(ServerError) -> AttachedServer {
         guard ProcessGroup.processExists(options.pid) else { throw .noSuchProcess(pid: options.pid) }
-        guard let fifo = VgdbFIFO.find(pid: options.pid, prefix: options.vgdbPrefix) else {
+        guard
+            let fifo = VgdbEndpoint.scan(prefix: options.vgdbPrefix).first(where: { $0.pid == options.pid })?
+                .toValgrindFIFO
+        else {
             throw .noVgdbFIFO(
                 pid: options.pid,
                 prefix: options.vgdbPrefix,
-                looked: VgdbFIFO.split(options.vgdbPrefix).directory
+                looked: FileIO.directory(of: options.vgdbPrefix)
             )
         }
         var password: String?

@@ -107,7 +107,7 @@ public struct ELFSymbols: Sendable, Hashable, Codable {
             candidates.append("\(debugRoot)/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug")
         }
         if let debugLink {
-            let directory = VgdbFIFO.split(binary).directory
+            let directory = FileIO.directory(of: binary)
             candidates += [
                 "\(directory)/\(debugLink)", "\(directory)/.debug/\(debugLink)",
                 "\(debugRoot)\(directory)/\(debugLink)",

@@ -42,6 +42,13 @@ public struct LogTail: Sendable, Hashable, Codable, CustomStringConvertible {
 
 /// Small file helpers over the C library, so that the module needs no Foundation for them.
 enum FileIO {
+    /// The directory part of `path` (`.` for a bare name, `/` for a file at the root).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let directory = String(path[..<slash])
+        return directory.isEmpty ? "/" : directory
+    }
+
     /// The last `maxBytes` of a file as text (invalid UTF-8 repaired), or `nil` if it cannot be opened.
     static func readTail(_ path: String, maxBytes: Int) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

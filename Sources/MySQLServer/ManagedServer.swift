@@ -469,8 +469,8 @@ public actor ManagedServer {
         }
         // The leader is gone; anything else in its group is an orphan.
         await ProcessGroup.killRemnants(pgid, upTo: timeouts.sigkill)
-        var removed = VgdbFIFO.removeStale(pid: pid, prefix: layout.vgdbPrefix)
-        if pid != pgid { removed += VgdbFIFO.removeStale(pid: pgid, prefix: layout.vgdbPrefix) }
+        var removed = VgdbEndpoint.removeStale(pid: pid, prefix: layout.vgdbPrefix)
+        if pid != pgid { removed += VgdbEndpoint.removeStale(pid: pgid, prefix: layout.vgdbPrefix) }
         for path in [layout.socket, layout.pidFile] where FileIO.exists(path) {
             unlink(path)
             removed.append(path)

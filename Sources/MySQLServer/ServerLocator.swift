@@ -57,7 +57,7 @@ public enum ServerLocator {
         case .mysql:
             return binary.path
         case .mariadb:
-            let directory = VgdbFIFO.split(binary.path).directory
+            let directory = FileIO.directory(of: binary.path)
             var directories = [directory]
             if directory.hasSuffix("/sbin") { directories.append(String(directory.dropLast(4)) + "bin") }
             directories += searchPath(path)

@@ -34,17 +34,10 @@ public struct VgdbEndpoint: Hashable, Sendable, Codable {
 
     /// Every vgdb FIFO set under `prefix`, in pid order.
     public static func scan(prefix: String) -> [VgdbEndpoint] {
-        let slash = prefix.lastIndex(of: "/")
-        let directory = slash.map { String(prefix[..<$0]) } ?? "."
-        let base = slash.map { String(prefix[prefix.index(after: $0)...]) } ?? prefix
+        let (directory, base) = split(prefix)
         let marker = base + "-from-vgdb-to-"
-        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return [] }
-        defer { closedir(dir) }
         var found: [VgdbEndpoint] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        for name in names(in: directory) {
             guard name.hasPrefix(marker) else { continue }
             let rest = name.dropFirst(marker.count)
             guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { continue }
@@ -70,6 +63,47 @@ public struct VgdbEndpoint: Hashable, Sendable, Codable {
         let all = scan(prefix: prefix)
         if let match = all.first(where: { $0.pid == pid }) { return match }
         throw .noFIFO(pid: pid, prefix: prefix, found: all)
+    }
+
+    /// Every FIFO and shared-memory file valgrind made for `pid` under `prefix`: the two FIFOs and
+    /// `<prefix>-shared-mem-vgdb-<pid>-...` (`vgdb.c:prepare_fifos_and_shared_mem`).
+    public static func files(pid: Int32, prefix: String) -> [String] {
+        let (directory, base) = split(prefix)
+        let starts = ["from-vgdb-to", "to-vgdb-from", "shared-mem-vgdb"].map { "\(base)-\($0)-\(pid)-" }
+        return names(in: directory).filter { name in starts.contains { name.hasPrefix($0) } }.sorted().map {
+            directory + "/" + $0
+        }
+    }
+
+    /// Removes what a killed valgrind left behind under `prefix` (a clean exit removes them itself);
+    /// returns what was removed.
+    @discardableResult
+    public static func removeStale(pid: Int32, prefix: String) -> [String] {
+        let stale = files(pid: pid, prefix: prefix)
+        for path in stale { unlink(path) }
+        return stale
+    }
+
+    /// A prefix's directory and the start of the file names in it.
+    static func split(_ prefix: String) -> (directory: String, base: String) {
+        guard let slash = prefix.lastIndex(of: "/") else { return (".", prefix) }
+        let directory = String(prefix[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(prefix[prefix.index(after: slash)...]))
+    }
+
+    /// The entry names of `directory`, or none when it cannot be read.
+    static func names(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            names.append(
+                withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+            )
+        }
+        return names
     }
 
     static func processExists(_ pid: Int32) -> Bool {

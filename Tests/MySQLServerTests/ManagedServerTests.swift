@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Valgrind
 
 @testable import MySQLServer
 
@@ -16,7 +17,7 @@ struct ServerIntegrationTests {
             #expect(server.flavor == .mariadb)
             #expect(server.valgrindCommand.arguments.contains("--vgdb=yes"))
             #expect(server.valgrindPID > 0)
-            #expect(VgdbFIFO.find(pid: server.valgrindPID, prefix: server.vgdbPrefix) != nil)
+            #expect(VgdbEndpoint.scan(prefix: server.vgdbPrefix).contains { $0.pid == server.valgrindPID })
             let pidFile = try String(contentsOfFile: server.layout.pidFile, encoding: .utf8)
             #expect(Int32(pidFile.trimmingCharacters(in: .whitespacesAndNewlines)) == server.valgrindPID)
             let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server.valgrindPID)/exe")
@@ -49,7 +50,7 @@ struct ServerIntegrationTests {
         #expect(final.hasPrefix("desc:"))
         #expect(outcome.processGroupGone)
         #expect(processesInGroup(server.processGroupID).isEmpty)
-        #expect(VgdbFIFO.files(pid: server.valgrindPID, prefix: server.vgdbPrefix).isEmpty)
+        #expect(VgdbEndpoint.files(pid: server.valgrindPID, prefix: server.vgdbPrefix).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: server.socketPath))
         #expect(events.contains { if case .ready = $0 { return true } else { return false } })
         #expect(events.contains { if case .started = $0 { return true } else { return false } })

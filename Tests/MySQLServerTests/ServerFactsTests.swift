@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Valgrind
 
 @testable import MySQLServer
 
@@ -51,7 +52,7 @@ struct FileFactsTests {
         let run = try TemporaryRunDirectory("fifo")
         defer { run.cleanup() }
         let prefix = run.path + "/vgdb"
-        #expect(VgdbFIFO.find(pid: 4242, prefix: prefix) == nil)
+        #expect(fifo(4242, prefix) == nil)
         for name in ["from-vgdb-to-4242-by-root-on-host", "to-vgdb-from-4242-by-root-on-host"] {
             #expect(mkfifo("\(prefix)-\(name)", 0o600) == 0)
         }
@@ -59,12 +60,17 @@ struct FileFactsTests {
         #expect(mkfifo("\(prefix)-from-vgdb-to-42420-by-???-on-???", 0o600) == 0)
         FileManager.default.createFile(atPath: "\(prefix)-from-vgdb-to-77-by-x-on-y", contents: Data())  // not a FIFO
 
-        #expect(VgdbFIFO.find(pid: 4242, prefix: prefix) == "\(prefix)-from-vgdb-to-4242-by-root-on-host")
-        #expect(VgdbFIFO.find(pid: 77, prefix: prefix) == nil)
-        #expect(VgdbFIFO.files(pid: 4242, prefix: prefix).count == 3)
-        #expect(VgdbFIFO.removeStale(pid: 4242, prefix: prefix).count == 3)
-        #expect(VgdbFIFO.files(pid: 4242, prefix: prefix).isEmpty)
-        #expect(VgdbFIFO.find(pid: 42420, prefix: prefix) != nil)
+        #expect(fifo(4242, prefix) == "\(prefix)-from-vgdb-to-4242-by-root-on-host")
+        #expect(fifo(77, prefix) == nil)
+        #expect(VgdbEndpoint.files(pid: 4242, prefix: prefix).count == 3)
+        #expect(VgdbEndpoint.removeStale(pid: 4242, prefix: prefix).count == 3)
+        #expect(VgdbEndpoint.files(pid: 4242, prefix: prefix).isEmpty)
+        #expect(fifo(42420, prefix) != nil)
+    }
+
+    /// The FIFO vgdb writes into for `pid`, as attach finds it.
+    func fifo(_ pid: Int32, _ prefix: String) -> String? {
+        VgdbEndpoint.scan(prefix: prefix).first { $0.pid == pid }?.toValgrindFIFO
     }
 
     @Test("a log tail keeps the last lines; a missing log says so")

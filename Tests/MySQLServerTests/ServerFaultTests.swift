@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Valgrind
 
 @testable import MySQLServer
 
@@ -88,7 +89,7 @@ extension ServerIntegrationTests {
         let started = try #require(events.startedPID)
         #expect(pid == started)
         #expect(processesInGroup(started).isEmpty)
-        #expect(VgdbFIFO.files(pid: started, prefix: run.path + "/server/vgdb").isEmpty)
+        #expect(VgdbEndpoint.files(pid: started, prefix: run.path + "/server/vgdb").isEmpty)
     }
 
     @Test("a Massif option valgrind rejects is reported with valgrind's own words")
@@ -126,7 +127,7 @@ extension ServerIntegrationTests {
         #expect(valgrindLog.path == run.path + "/logs/valgrind.log")
         let pid = try #require(events.startedPID)
         #expect(processesInGroup(pid).isEmpty)
-        #expect(VgdbFIFO.files(pid: pid, prefix: run.path + "/server/vgdb").isEmpty)
+        #expect(VgdbEndpoint.files(pid: pid, prefix: run.path + "/server/vgdb").isEmpty)
     }
 
     @Test("cancelling a launch (Ctrl-C) stops the server and leaves no process")
@@ -150,7 +151,7 @@ extension ServerIntegrationTests {
         }
         #expect(error as? ServerError == .cancelled)
         #expect(processesInGroup(pid).isEmpty)
-        #expect(VgdbFIFO.files(pid: pid, prefix: run.path + "/server/vgdb").isEmpty)
+        #expect(VgdbEndpoint.files(pid: pid, prefix: run.path + "/server/vgdb").isEmpty)
     }
 
     @Test("a server SIGKILLed mid-session is reported with its signal; shutdown then cleans up")
@@ -178,7 +179,7 @@ extension ServerIntegrationTests {
             #expect(!outcome.massifFinalFilePresent)
             #expect(outcome.processGroupGone)
             #expect(outcome.removedStaleFiles.contains { $0.contains("-from-vgdb-to-\(server.valgrindPID)-") })
-            #expect(VgdbFIFO.files(pid: server.valgrindPID, prefix: server.vgdbPrefix).isEmpty)
+            #expect(VgdbEndpoint.files(pid: server.valgrindPID, prefix: server.vgdbPrefix).isEmpty)
             #expect(processesInGroup(server.processGroupID).isEmpty)
         }
     }
