@@ -1,3 +1,5 @@
+import Valgrind
+
 /// The two server families snapctl knows how to initialise and run.
 public enum ServerFlavor: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     case mariadb
@@ -12,31 +14,7 @@ public enum ServerFlavor: String, Sendable, Hashable, Codable, CaseIterable, Cus
 }
 
 /// A server version such as `10.11.19` or `8.0.36`, comparable for flag decisions.
-public struct ServerVersion: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
-    public var major: Int
-    public var minor: Int
-    public var patch: Int
-
-    /// Creates a version from its numbers.
-    public init(_ major: Int, _ minor: Int, _ patch: Int = 0) {
-        self.major = major
-        self.minor = minor
-        self.patch = patch
-    }
-
-    /// Parses the leading `major.minor[.patch]` of a word like `10.11.19-MariaDB-0+deb12u1`.
-    public init?(parsing word: some StringProtocol) {
-        let numbers = word.prefix(while: { $0.isNumber || $0 == "." }).split(separator: ".").compactMap { Int($0) }
-        guard numbers.count >= 2 else { return nil }
-        self.init(numbers[0], numbers[1], numbers.count > 2 ? numbers[2] : 0)
-    }
-
-    public var description: String { "\(major).\(minor).\(patch)" }
-
-    public static func < (lhs: ServerVersion, rhs: ServerVersion) -> Bool {
-        (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
-    }
-}
+public typealias ServerVersion = ReleaseVersion
 
 /// A server binary and what its `--version` says it is.
 public struct ServerBinary: Sendable, Hashable, Codable {

@@ -9,40 +9,7 @@ import Darwin
 #endif
 
 /// A valgrind release number, as printed by `valgrind --version` (`valgrind-3.19.0`).
-///
-/// Comparable, so that workarounds can be keyed on the release that fixed a problem.
-public struct ValgrindVersion: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
-    public var major: Int
-    public var minor: Int
-    public var patch: Int
-
-    /// Creates a version from its three numbers.
-    public init(_ major: Int, _ minor: Int, _ patch: Int = 0) {
-        self.major = major
-        self.minor = minor
-        self.patch = patch
-    }
-
-    /// Parses the output of `valgrind --version`: `valgrind-3.19.0`, `valgrind-3.24.0.GIT`, `3.22`.
-    ///
-    /// Returns `nil` when no `major.minor` number can be found.
-    public init?(parsing text: String) {
-        var word = Substring(text.split(whereSeparator: \.isWhitespace).first ?? "")
-        if word.hasPrefix("valgrind-") { word = word.dropFirst("valgrind-".count) }
-        let numbers = word.split(separator: ".", omittingEmptySubsequences: false).prefix(3).map { part in
-            Int(part.prefix(while: \.isNumber))
-        }
-        guard numbers.count >= 2, let major = numbers[0], let minor = numbers[1] else { return nil }
-        let patch = numbers.count > 2 ? (numbers[2] ?? 0) : 0
-        self.init(major, minor, patch)
-    }
-
-    public var description: String { "\(major).\(minor).\(patch)" }
-
-    public static func < (lhs: ValgrindVersion, rhs: ValgrindVersion) -> Bool {
-        (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
-    }
-}
+public typealias ValgrindVersion = ReleaseVersion
 
 /// Where valgrind and vgdb live on this machine, and which valgrind release they are.
 public struct ValgrindInstallation: Sendable, Hashable, Codable {

@@ -178,7 +178,10 @@ struct FlavorAdapterTests {
 
     @Test(
         "server versions compare numerically",
-        arguments: [("10.11.19-MariaDB", ServerVersion(10, 11, 19)), ("8.0", ServerVersion(8, 0, 0))]
+        arguments: [
+            ("10.11.19-MariaDB", ServerVersion(10, 11, 19)), ("8.0", ServerVersion(8, 0, 0)),
+            ("10.11.19-MariaDB-0+deb12u1", ServerVersion(10, 11, 19)), ("8.0.36-debug", ServerVersion(8, 0, 36)),
+        ]
     )
     func serverVersion(word: String, expected: ServerVersion) {
         #expect(ServerVersion(parsing: word) == expected)
