@@ -90,9 +90,11 @@ extension HeapTree {
         var inclusive: [String: Int] = [:]
         var direct: [String: Int] = [:]
         var onPath: [String: Int] = [:]
+        var nearest: [String: Int] = [:]
         func visit(_ node: HeapNode, depth: Int) {
             guard let key = Self.functionKey(node.frame) else { return }
             if depth == 1 { direct[key, default: 0] &+= node.bytes }
+            nearest[key] = min(nearest[key] ?? depth, depth)
             if onPath[key, default: 0] == 0 { inclusive[key, default: 0] &+= node.bytes }
             onPath[key, default: 0] += 1
             for child in node.children { visit(child, depth: depth + 1) }
@@ -100,11 +102,14 @@ extension HeapTree {
         }
         for child in tree.children { visit(child, depth: 1) }
         return inclusive.map {
-            FunctionTotal(function: $0.key, inclusiveBytes: $0.value, directBytes: direct[$0.key] ?? 0)
+            FunctionTotal(
+                function: $0.key,
+                inclusiveBytes: $0.value,
+                directBytes: direct[$0.key] ?? 0,
+                nearestDepth: nearest[$0.key] ?? 1
+            )
         }
-        .sorted {
-            $0.inclusiveBytes != $1.inclusiveBytes ? $0.inclusiveBytes > $1.inclusiveBytes : $0.function < $1.function
-        }
+        .sorted { FunctionTotal.precedes($0.inclusiveBytes, $0, $1.inclusiveBytes, $1) }
     }
 
     /// The aggregation key of a frame: the function name, or the whole description for `???`; nil for
@@ -146,6 +151,21 @@ public struct FunctionTotal: Sendable, Hashable, Codable {
     public var inclusiveBytes: Int
     /// Bytes this function allocated itself (it is the first real caller).
     public var directBytes: Int
+    /// How close to an allocation the function comes: 1 when it allocates itself, 2 for its callers, ...
+    public var nearestDepth: Int = 1
+
+    /// Whether Valgrind could not name the function (a `???` frame of a stripped binary).
+    public var isUnknown: Bool { function.hasPrefix("???") || function.hasPrefix("0x") }
+
+    /// The listing order for functions with sizes `a` and `b`: larger first; on a tie (a whole chain of
+    /// callers carries the same bytes) named functions before `???` frames and the one nearest the
+    /// allocation first, so that the code that asked for the memory leads rather than `main`.
+    static func precedes(_ a: Int, _ lhs: FunctionTotal, _ b: Int, _ rhs: FunctionTotal) -> Bool {
+        if a != b { return a > b }
+        if lhs.isUnknown != rhs.isUnknown { return !lhs.isUnknown }
+        if lhs.nearestDepth != rhs.nearestDepth { return lhs.nearestDepth < rhs.nearestDepth }
+        return lhs.function < rhs.function
+    }
 }
 
 /// Siblings are merged when their code descriptions are equal; all below-threshold aggregates merge together.

@@ -141,24 +141,25 @@ public struct SnapshotDiff: Sendable, Hashable, Codable {
         }
         paths = pathEntries
 
-        var beforeFunctions: [String: Int] = [:]
-        for entry in beforeTree.functionTotals(folding: .none) {
-            beforeFunctions[entry.function] = entry.inclusiveBytes
-        }
-        var functionEntries: [FunctionEntry] = []
+        var beforeFunctions: [String: FunctionTotal] = [:]
+        for entry in beforeTree.functionTotals(folding: .none) { beforeFunctions[entry.function] = entry }
+        var functionEntries: [(entry: FunctionEntry, total: FunctionTotal)] = []
         var seen: Set<String> = []
-        for entry in afterTree.functionTotals(folding: .none) {
-            seen.insert(entry.function)
-            let change = Change(before: beforeFunctions[entry.function] ?? 0, after: entry.inclusiveBytes)
-            if keep(change) { functionEntries.append(FunctionEntry(function: entry.function, change: change)) }
+        for total in afterTree.functionTotals(folding: .none) {
+            seen.insert(total.function)
+            let change = Change(
+                before: beforeFunctions[total.function]?.inclusiveBytes ?? 0,
+                after: total.inclusiveBytes
+            )
+            if keep(change) { functionEntries.append((FunctionEntry(function: total.function, change: change), total)) }
         }
-        for (function, bytes) in beforeFunctions where !seen.contains(function) {
-            let change = Change(before: bytes, after: 0)
-            if keep(change) { functionEntries.append(FunctionEntry(function: function, change: change)) }
+        for (function, total) in beforeFunctions where !seen.contains(function) {
+            let change = Change(before: total.inclusiveBytes, after: 0)
+            if keep(change) { functionEntries.append((FunctionEntry(function: function, change: change), total)) }
         }
         functionEntries.sort {
-            $0.change.delta != $1.change.delta ? $0.change.delta > $1.change.delta : $0.function < $1.function
+            FunctionTotal.precedes($0.entry.change.delta, $0.total, $1.entry.change.delta, $1.total)
         }
-        functions = functionEntries
+        functions = functionEntries.map(\.entry)
     }
 }

@@ -125,6 +125,43 @@ import Testing
         )
     }
 
+    @Test("on a tie, the named function nearest the allocation leads; ??? frames and main follow")
+    func functionTiesFavourNamedCodeNearTheAllocation() {
+        // main -> zeta_caller -> alloc_here -> ??? -> (malloc'd 100 bytes): every frame carries 100 bytes.
+        let chain = HeapTree(
+            bytes: 100,
+            children: [
+                HeapNode(
+                    bytes: 100,
+                    frame: code("0x9: ??? (in /usr/sbin/mariadbd)"),
+                    children: [
+                        HeapNode(
+                            bytes: 100,
+                            frame: code("0x3: alloc_here (a.c:3)"),
+                            children: [
+                                HeapNode(
+                                    bytes: 100,
+                                    frame: code("0x2: zeta_caller (z.c:2)"),
+                                    children: [HeapNode(bytes: 100, frame: code("0x1: main (m.c:1)"))]
+                                )
+                            ]
+                        )
+                    ]
+                )
+            ]
+        )
+        let totals = chain.functionTotals(folding: .none)
+        #expect(totals.map(\.function) == ["alloc_here", "zeta_caller", "main", "0x9: ??? (in /usr/sbin/mariadbd)"])
+        #expect(totals.map(\.nearestDepth) == [2, 3, 4, 1])
+        let diff = SnapshotDiff(
+            before: SnapshotDiffTests.snapshot(0, HeapTree(bytes: 0, children: [])),
+            after: SnapshotDiffTests.snapshot(1, chain),
+            folding: .none
+        )
+        #expect(diff.functions.first?.function == "alloc_here")
+        #expect(diff.functions.last?.function.contains("???") == true)
+    }
+
     @Test func topSitesAreTheLargestFirstRealCallers() {
         let sites = Self.tree.topSites(2)
         #expect(sites.map(\.bytes) == [700, 150])
