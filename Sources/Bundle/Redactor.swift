@@ -86,15 +86,19 @@ public struct Redactor: Sendable, Hashable {
             )
         }
         for (name, value) in environment where !allowed(name) && value.utf8.count >= minimumSecretLength {
-            rules.append(
-                Rule(
-                    value: value,
-                    placeholder: "REDACTED_" + String(name.unicodeScalars.filter(Self.isPlaceholderScalar)),
-                    wordBounded: false,
-                    caseInsensitive: false,
-                    source: name
+            // The value as it stands, and as JSON writes it when it holds quotes or backslashes.
+            let escaped = value.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"")
+            for form in Set([value, escaped]) {
+                rules.append(
+                    Rule(
+                        value: form,
+                        placeholder: "REDACTED_" + String(name.unicodeScalars.filter(Self.isPlaceholderScalar)),
+                        wordBounded: false,
+                        caseInsensitive: false,
+                        source: name
+                    )
                 )
-            )
+            }
         }
         return Redactor(rules: rules)
     }
@@ -203,5 +207,19 @@ public enum EnvironmentAllowList {
     /// The allowed part of an environment.
     public static func filter(_ environment: [String: String]) -> [String: String] {
         environment.filter { allows($0.key) }
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced, without Foundation.
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            result += rest[rest.startIndex..<range.lowerBound] + replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
     }
 }
