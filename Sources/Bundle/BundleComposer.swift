@@ -71,16 +71,21 @@ public enum BundleComposer {
         var report: RunReport
         if request.redactLiterals {
             (files, manifest, report) = try LiteralRedaction.apply(files: files, manifest: manifest, file: request.top)
-        } else if let data = files[RunLayout.reportJSON], let decoded = try? JSONDecoder().decode(
-            RunReport.self,
-            from: Data(data)
-        ) {
+        } else if let data = files[RunLayout.reportJSON],
+            let decoded = try? JSONDecoder().decode(
+                RunReport.self,
+                from: Data(data)
+            )
+        {
             report = decoded
         } else {
             report = RunReport.make(manifest: manifest, snapshots: [:])
         }
 
-        let redactor = Redactor.forMachine(hostNames: request.machine.hostNames, environment: request.machine.environment)
+        let redactor = Redactor.forMachine(
+            hostNames: request.machine.hostNames,
+            environment: request.machine.environment
+        )
         var found: Set<String> = []
         for (path, bytes) in files {
             found.formUnion(redactor.matches(in: bytes))

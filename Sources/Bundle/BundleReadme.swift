@@ -107,9 +107,10 @@ public enum BundleReadme {
             "", "Check it first (every file against SHA256SUMS):", "", "    snapctl bundle verify \(archiveName)",
             "    sha256sum -c SHA256SUMS        (inside the unpacked folder)", "",
         ]
-        lines += wrap(
-            "The SQL as a mysqltest file, for the server's own test suite: snapctl export mtr plan.yaml -o bug.test"
-        )
+        lines += [
+            "The SQL as a mysqltest file, for the server's own test suite:", "",
+            "    snapctl export mtr plan.yaml -o bug.test",
+        ]
 
         lines += ["", "Versions", "--------"]
         lines.append("  snapctl   \(environment.snapctl.runVersion) (packed with \(environment.snapctl.version))")

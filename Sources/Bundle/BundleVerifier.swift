@@ -88,7 +88,10 @@ public enum BundleVerifier {
     /// - Parameters:
     ///   - files: the regular files, by path relative to the bundle's folder.
     ///   - others: entries that are not regular files (links), with what they are.
-    public static func verify(files: [String: [UInt8]], others: [(path: String, kind: String)] = [])
+    public static func verify(
+        files: [String: [UInt8]],
+        others: [(path: String, kind: String)] = []
+    )
         -> BundleVerification
     {
         var problems: [BundleProblem] = []
@@ -153,10 +156,12 @@ public enum BundleVerifier {
         if let manifest = result.manifest {
             required += manifest.files + manifest.snapshots.map(\.file) + [manifest.plan.file]
         }
-        var reported = Set(problems.compactMap { problem -> String? in
-            if case .missing(let path, _) = problem { return path }
-            return nil
-        })
+        var reported = Set(
+            problems.compactMap { problem -> String? in
+                if case .missing(let path, _) = problem { return path }
+                return nil
+            }
+        )
         for path in required where files[path] == nil && !reported.contains(path) {
             if path == RunLayout.checksums { continue }
             reported.insert(path)

@@ -58,8 +58,10 @@ public enum LiteralRedaction {
                 }
             }
             do {
-                files[RunLayout.planFile] = Array(("# SQL literals replaced by ? (snapctl bundle pack --redact-literals)\n"
-                    + (try redacted.yaml())).utf8)
+                files[RunLayout.planFile] = Array(
+                    ("# SQL literals replaced by ? (snapctl bundle pack --redact-literals)\n"
+                        + (try redacted.yaml())).utf8
+                )
             } catch {
                 throw .planUnreadable(file: file, messages: ["it cannot be written back: \(error)"])
             }
@@ -108,7 +110,13 @@ public enum LiteralRedaction {
         for value in literals where value.count >= minimumLogValueLength && seen.insert(value).inserted {
             let isNumber = SQLLiteralRedactor.isNumber(value)
             rules.append(
-                Redactor.Rule(value: value, placeholder: "?", wordBounded: isNumber, caseInsensitive: false, source: "literal")
+                Redactor.Rule(
+                    value: value,
+                    placeholder: "?",
+                    wordBounded: isNumber,
+                    caseInsensitive: false,
+                    source: "literal"
+                )
             )
         }
         return Redactor(rules: rules)

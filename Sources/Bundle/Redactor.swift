@@ -32,7 +32,9 @@ public struct Redactor: Sendable, Hashable {
     /// Values shorter than this are not secrets worth the damage replacing them would do (`1`, `yes`).
     public static let minimumSecretLength = 8
     /// Host names that are the same on every machine and say nothing about this one.
-    public static let genericHostNames: Set<String> = ["localhost", "localhost.localdomain", "localhost6", "ip6-localhost"]
+    public static let genericHostNames: Set<String> = [
+        "localhost", "localhost.localdomain", "localhost6", "ip6-localhost",
+    ]
 
     /// The rules, longest value first.
     public private(set) var rules: [Rule]
@@ -144,7 +146,8 @@ public struct Redactor: Sendable, Hashable {
         var found: Set<String> = []
         bytes.withUnsafeBufferPointer { buffer in
             for index in 0..<buffer.count {
-                for candidate in byFirstByte[Int(buffer[index])] where matches(rules[candidate], in: buffer, at: index) {
+                for candidate in byFirstByte[Int(buffer[index])] where matches(rules[candidate], in: buffer, at: index)
+                {
                     found.insert(rules[candidate].source)
                 }
             }

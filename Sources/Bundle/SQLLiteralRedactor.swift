@@ -84,7 +84,8 @@ public enum SQLLiteralRedactor {
                 let end = scalars[index...].firstIndex(of: "\n") ?? scalars.count
                 output.append(contentsOf: scalars[index..<end])
                 index = end
-            case "-" where at(index + 1) == "-" && (at(index + 2).map { $0 == " " || $0 == "\t" || $0 == "\n" } ?? true):
+            case "-"
+            where at(index + 1) == "-" && (at(index + 2).map { $0 == " " || $0 == "\t" || $0 == "\n" } ?? true):
                 let end = scalars[index...].firstIndex(of: "\n") ?? scalars.count
                 output.append(contentsOf: scalars[index..<end])
                 index = end
@@ -151,8 +152,7 @@ public enum SQLLiteralRedactor {
         if lowered.hasPrefix("0x") {
             return lowered.count > 2 && lowered.dropFirst(2).allSatisfy { $0.isHexDigit }
         }
-        if lowered.hasPrefix("0b") && lowered.count > 2 && lowered.dropFirst(2).allSatisfy({ $0 == "0" || $0 == "1" })
-        {
+        if lowered.hasPrefix("0b") && lowered.count > 2 && lowered.dropFirst(2).allSatisfy({ $0 == "0" || $0 == "1" }) {
             return true
         }
         var sawDigit = false

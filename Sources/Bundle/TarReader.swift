@@ -51,16 +51,18 @@ public enum TarReader {
             // Links, devices, directories and pipes carry no data whatever their size field says.
             let hasData = !(UInt8(ascii: "1")...UInt8(ascii: "6")).contains(flag)
             let dataLength = hasData ? size : 0
-            guard dataLength <= bytes.count - dataStart else {
+            // The data and the padding of its last block: an archive cut inside either is incomplete.
+            let paddedLength = (dataLength + blockSize - 1) / blockSize * blockSize
+            guard paddedLength <= bytes.count - dataStart else {
                 throw .truncatedTar(
                     offset: offset,
                     entry: path,
-                    needed: blockSize + dataLength,
+                    needed: blockSize + paddedLength,
                     available: bytes.count - offset
                 )
             }
             let data = Array(bytes[dataStart..<(dataStart + dataLength)])
-            let next = dataStart + (dataLength + blockSize - 1) / blockSize * blockSize
+            let next = dataStart + paddedLength
 
             switch flag {
             case UInt8(ascii: "x"):

@@ -32,7 +32,10 @@ struct BundlePackCommand: ParsableCommand {
     @Argument(help: "The run directory (written by snapctl session).")
     var runDirectory: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The bundle file (default <run directory>.tar.gz).", valueName: "file"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("The bundle file (default <run directory>.tar.gz).", valueName: "file")
+    )
     var output: String?
 
     @Flag(help: "Replace SQL string and number literals with ? (the bundle can then not be replayed).")

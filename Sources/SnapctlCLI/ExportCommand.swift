@@ -26,7 +26,10 @@ struct ExportMtrCommand: ParsableCommand {
     @Argument(help: "The plan file (sql_file: paths are read relative to it).")
     var plan: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The .test file to write (default: standard output).", valueName: "file"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("The .test file to write (default: standard output).", valueName: "file")
+    )
     var output: String?
 
     func run() throws {

@@ -53,7 +53,9 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func validate() throws {
         if Self.parseFraction(tolerance) == nil {
-            throw ValidationError("--tolerance: expected a percentage like 10% or a fraction like 0.1, got '\(tolerance)'")
+            throw ValidationError(
+                "--tolerance: expected a percentage like 10% or a fraction like 0.1, got '\(tolerance)'"
+            )
         }
         do {
             _ = try ByteSize.parse(toleranceBytes)
