@@ -239,6 +239,9 @@ struct BundleIntegrationTests {
             var manifest = try RunManifest.decode(Data(files["manifest.json"] ?? []), path: "manifest.json")
             let index = try #require(manifest.snapshots.firstIndex { $0.step == "fill" && $0.phase == .after })
             manifest.snapshots[index].heapBytes += 40 << 20
+            // Recorded elsewhere, with other versions: the replay warns.
+            manifest.server?.version = "10.0.1-MariaDB-old"
+            manifest.server?.valgrindVersion = "3.10.0"
             files["manifest.json"] = [UInt8](manifest.jsonData())
         }
         let root = try BundleExtractor.extract(
@@ -253,6 +256,12 @@ struct BundleIntegrationTests {
         #expect(result.stdout.contains("not reproduced: step 'fill' grew +"))
         #expect(result.stdout.contains("recorded, a difference of -40."))
         #expect(!result.stdout.contains("[1] create"), "--quiet prints no step lines")
+        #expect(
+            result.stderr.contains(
+                "warning: the server differs: recorded with mariadb 10.0.1-MariaDB-old, replayed with mariadb "
+            )
+        )
+        #expect(result.stderr.contains("warning: valgrind differs: recorded with 3.10.0, replayed with "))
         #expect(processesMentioning(scratch.path).isEmpty)
     }
 
