@@ -25,6 +25,9 @@ public enum BundleProblem: Error, Sendable, Hashable, CustomStringConvertible, C
         case .checksumMismatch(let path, let expected, let actual):
             return
                 "\(path): checksum mismatch (SHA256SUMS says \(expected.prefix(16))..., the file hashes to \(actual.prefix(16))...); it was changed after packing"
+        case .missing(let path, let namedIn) where namedIn == BundleVerifier.everyBundle:
+            return
+                "\(path): missing; every bundle has one (is this a run directory? pack it with snapctl bundle pack)"
         case .missing(let path, let namedIn):
             return "\(path): missing (listed in \(namedIn))"
         case .extra(let path):
@@ -84,6 +87,8 @@ public struct BundleVerification: Sendable {
 public enum BundleVerifier {
     /// The files every bundle has besides those the manifest names.
     public static let bundleFiles = [BundleLayout.readme, BundleLayout.environment]
+    /// What ``BundleProblem/missing(path:namedIn:)`` says for those.
+    public static let everyBundle = "every bundle"
 
     /// - Parameters:
     ///   - files: the regular files, by path relative to the bundle's folder.
@@ -167,7 +172,7 @@ public enum BundleVerifier {
             reported.insert(path)
             let namer =
                 path == RunLayout.manifest || bundleFiles.contains(path)
-                ? "every bundle" : RunLayout.manifest
+                ? everyBundle : RunLayout.manifest
             problems.append(.missing(path: path, namedIn: namer))
         }
         result.problems = problems.sorted()

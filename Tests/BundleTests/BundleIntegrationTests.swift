@@ -130,6 +130,11 @@ struct BundleIntegrationTests {
             into: scratch.path
         )
         #expect(try Tools.snapctl(["bundle", "verify", root]).status == 0)
+        // A run directory is not a bundle: it lacks README.txt and env.json, and says what to do.
+        let plain = try Tools.snapctl(["bundle", "verify", run.runDirectory])
+        #expect(plain.status == 1)
+        #expect(plain.stderr.contains("README.txt: missing; every bundle has one (is this a run directory? pack it"))
+        #expect(plain.stderr.contains("env.json: missing; every bundle has one"))
         // A file changed in the folder is named.
         try Data("changed\n".utf8).write(to: URL(fileURLWithPath: root + "/report.txt"))
         let changed = try Tools.snapctl(["bundle", "verify", root])
