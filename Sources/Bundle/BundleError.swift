@@ -25,6 +25,8 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
     case secretLeft(path: String, sources: [String])
     /// The recorded run has no step with both a before and an after snapshot.
     case nothingToCompare(file: String)
+    /// The replay's run directory cannot be used (the session's own message).
+    case runDirectory(message: String)
 
     public var description: String {
         switch self {
@@ -54,6 +56,8 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
         case .secretLeft(let path, let sources):
             return
                 "refusing to write the bundle: \(path) still holds the value of \(sources.joined(separator: ", ")) after redaction"
+        case .runDirectory(let message):
+            return message
         case .nothingToCompare(let file):
             return
                 "\(file): no step of the recorded run has both a before and an after snapshot, so there is no heap change to reproduce"

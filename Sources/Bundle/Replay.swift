@@ -102,7 +102,7 @@ public enum Replay {
         if recorded.redaction?.literals == true || verification.environment?.replayable == false {
             throw .notReplayable(file: bundle)
         }
-        if case .some(let server) = recorded.server, server.mode == "attached" {
+        if let server = recorded.server, server.mode == "attached" {
             throw .attachedRun(file: bundle, pid: server.pid)
         }
 
@@ -137,7 +137,7 @@ public enum Replay {
                 runDirectory: options.out ?? Session.defaultRunDirectory(planName: "replay-" + plan.name)
             )
         } catch {
-            throw .unwritable(path: options.out ?? "runs", reason: error.description)
+            throw .runDirectory(message: error.description)
         }
         options.checked(
             Checked(
@@ -162,7 +162,7 @@ public enum Replay {
         do {
             session = try await Session.run(sessionOptions)
         } catch {
-            throw .unwritable(path: runDirectory, reason: error.description)
+            throw .runDirectory(message: error.description)
         }
         return Outcome(
             recorded: recorded,

@@ -343,6 +343,19 @@ struct BundleIntegrationTests {
         #expect(refused.stderr.contains("plan.yaml: checksum mismatch"))
     }
 
+    @Test("replay into a directory that holds a run already refuses, with exit 1 and the session's advice")
+    func replayIntoARun() async throws {
+        let run = try await Self.fixture()
+        let result = try Tools.snapctl(["replay", run.bundle, "--out", run.runDirectory])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains(
+                "\(run.runDirectory) already holds a run (it has a manifest.json); choose another --out"
+            )
+        )
+        #expect(!result.stderr.contains("cannot write"))
+    }
+
     @Test("export mtr: the exported plan passes under the real mariadb-test; a wrong expected error fails it")
     func exportMtr() async throws {
         let run = try await Self.fixture()
