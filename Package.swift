@@ -36,6 +36,7 @@ let package = Package(
         // System libraries.
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "CSupport"),
 
@@ -59,12 +60,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "Bundle",
+            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session", "MySQLServer"],
+            swiftSettings: strict
+        ),
+
         // Edge.
         .target(
             name: "SnapctlCLI",
             dependencies: [
                 "GDBRemote", "Massif", "Plan", "RunRecord", "Report", "Session", "Valgrind", "MySQLServer",
-                argumentParser,
+                "Bundle", argumentParser,
             ],
             swiftSettings: strict
         ),
@@ -84,6 +91,11 @@ let package = Package(
         .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI"], swiftSettings: strict),
         .testTarget(name: "RunRecordTests", dependencies: ["RunRecord"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
+        .testTarget(
+            name: "BundleTests",
+            dependencies: ["Bundle", "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SessionTests",
             dependencies: [

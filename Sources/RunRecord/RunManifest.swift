@@ -39,6 +39,8 @@ public struct RunManifest: Sendable, Hashable, Codable {
     public var files: [String]
     /// Things that went wrong without stopping the run (a snapshot that failed, a counter unreadable).
     public var warnings: [String]
+    /// What `snapctl bundle pack` took out of the run; absent in a run directory as the session wrote it.
+    public var redaction: Redaction? = nil
 
     public init(
         tool: Tool,
@@ -64,7 +66,7 @@ public struct RunManifest: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, plan, server, outcome, budgets, steps, snapshots, files, warnings
+        case schema, tool, plan, server, outcome, budgets, steps, snapshots, files, warnings, redaction
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case durationSeconds = "duration_s"
@@ -278,6 +280,33 @@ extension RunManifest {
         enum CodingKeys: String, CodingKey {
             case file, snapshots
             case peakTotal = "peak_total_B"
+        }
+    }
+
+    /// What a bundle's packer replaced, so that a reader knows what is missing and whether the run can be
+    /// replayed.
+    public struct Redaction: Sendable, Hashable, Codable {
+        /// Whether SQL string and number literals were replaced by `?` (`--redact-literals`).
+        public var literals: Bool
+        /// Whether `snapctl replay` can run the bundle again: not once its literals are gone.
+        public var replayable: Bool
+        /// What stands for the packing machine's host names.
+        public var hostPlaceholder: String
+        /// Environment variables whose values were found in the run's files and replaced by
+        /// `REDACTED_<NAME>`.
+        public var environmentVariables: [String]
+
+        public init(literals: Bool, hostPlaceholder: String, environmentVariables: [String]) {
+            self.literals = literals
+            self.replayable = !literals
+            self.hostPlaceholder = hostPlaceholder
+            self.environmentVariables = environmentVariables
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case literals, replayable
+            case hostPlaceholder = "host_placeholder"
+            case environmentVariables = "environment_variables"
         }
     }
 }

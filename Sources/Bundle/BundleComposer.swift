@@ -1,0 +1,160 @@
+import Foundation
+import Report
+import RunRecord
+
+/// What ``BundleComposer/compose(_:)`` packs.
+public struct PackRequest: Sendable {
+    /// The run directory's name, which becomes the bundle's top-level folder.
+    public var top: String
+    /// The run directory's files by relative path (the server's private folder and the run's own
+    /// SHA256SUMS left out).
+    public var files: [String: [UInt8]]
+    /// The bundle's file name, for the commands in README.txt.
+    public var archiveName: String
+    /// `--redact-literals`.
+    public var redactLiterals: Bool
+    /// The packing snapctl's version.
+    public var toolVersion: String
+    /// The packing machine: what to say about it, and what to keep out.
+    public var machine: MachineFacts
+    /// ISO 8601 UTC.
+    public var packedAt: String
+
+    public init(
+        top: String,
+        files: [String: [UInt8]],
+        archiveName: String,
+        redactLiterals: Bool,
+        toolVersion: String,
+        machine: MachineFacts,
+        packedAt: String
+    ) {
+        self.top = top
+        self.files = files
+        self.archiveName = archiveName
+        self.redactLiterals = redactLiterals
+        self.toolVersion = toolVersion
+        self.machine = machine
+        self.packedAt = packedAt
+    }
+}
+
+/// The bundle's contents, ready to archive.
+public struct ComposedBundle: Sendable {
+    /// The top-level folder, redacted.
+    public var top: String
+    /// Every file, SHA256SUMS, README.txt and env.json included, by path relative to `top`.
+    public var files: [String: [UInt8]]
+    /// Variables whose values were found and replaced.
+    public var redactedVariables: [String]
+    /// Whether a host name was found and replaced.
+    public var hostNameReplaced: Bool
+    public var manifest: RunManifest
+}
+
+/// Turns a run directory's files into a bundle's: README.txt and env.json added, literals (on request),
+/// host names and environment values replaced, SHA256SUMS over everything. Pure.
+public enum BundleComposer {
+    public static func compose(_ request: PackRequest) throws(BundleError) -> ComposedBundle {
+        var files = request.files
+        files[RunLayout.checksums] = nil
+        guard let manifestBytes = files[RunLayout.manifest] else {
+            throw .notARun(path: request.top, reason: "it has no \(RunLayout.manifest)")
+        }
+        var manifest: RunManifest
+        do {
+            manifest = try RunManifest.decode(Data(manifestBytes), path: request.top + "/" + RunLayout.manifest)
+        } catch {
+            throw .notARun(path: request.top, reason: error.description)
+        }
+
+        var report: RunReport
+        if request.redactLiterals {
+            (files, manifest, report) = try LiteralRedaction.apply(files: files, manifest: manifest, file: request.top)
+        } else if let data = files[RunLayout.reportJSON],
+            let decoded = try? JSONDecoder().decode(
+                RunReport.self,
+                from: Data(data)
+            )
+        {
+            report = decoded
+        } else {
+            report = RunReport.make(manifest: manifest, snapshots: [:])
+        }
+
+        let redactor = Redactor.forMachine(
+            hostNames: request.machine.hostNames,
+            environment: request.machine.environment
+        )
+        var found: Set<String> = []
+        for (path, bytes) in files {
+            found.formUnion(redactor.matches(in: bytes))
+            found.formUnion(redactor.matches(in: Array(path.utf8)))
+        }
+        found.formUnion(redactor.matches(in: Array(request.top.utf8)))
+        let hostNameReplaced = found.remove("host name") != nil
+        let variables = found.sorted()
+
+        manifest.redaction = RunManifest.Redaction(
+            literals: request.redactLiterals,
+            hostPlaceholder: Redactor.hostPlaceholder,
+            environmentVariables: variables
+        )
+        files[RunLayout.manifest] = [UInt8](manifest.jsonData())
+
+        let environment = BundleEnvironment(
+            packedAt: request.packedAt,
+            snapctl: BundleEnvironment.Snapctl(version: request.toolVersion, runVersion: manifest.tool.version),
+            valgrind: manifest.server.flatMap { server in
+                server.valgrindVersion.map {
+                    BundleEnvironment.Valgrind(version: $0, command: server.valgrindCommand)
+                }
+            },
+            server: manifest.server.map {
+                BundleEnvironment.Server(flavor: $0.flavor, version: $0.version, mode: $0.mode, binary: $0.binary)
+            },
+            os: request.machine.operatingSystem,
+            cpu: request.machine.cpu,
+            environment: EnvironmentAllowList.filter(request.machine.environment),
+            literalsRedacted: request.redactLiterals,
+            redactedVariables: variables,
+            hostPlaceholder: Redactor.hostPlaceholder
+        )
+        files[BundleLayout.environment] = environmentJSON(environment)
+        files[BundleLayout.readme] = Array(
+            BundleReadme.text(
+                manifest: manifest,
+                report: report,
+                environment: environment,
+                archiveName: request.archiveName
+            ).utf8
+        )
+
+        var redacted: [String: [UInt8]] = [:]
+        for (path, bytes) in files { redacted[redactor.apply(path)] = redactor.apply(bytes) }
+        let top = redactor.apply(request.top)
+        for (path, bytes) in redacted {
+            let left = redactor.matches(in: bytes) + redactor.matches(in: Array(path.utf8))
+            if !left.isEmpty { throw .secretLeft(path: path, sources: left) }
+        }
+        if !redactor.matches(in: Array(top.utf8)).isEmpty {
+            throw .secretLeft(path: top, sources: redactor.matches(in: Array(top.utf8)))
+        }
+        redacted[RunLayout.checksums] = Array(
+            Checksums.text(redacted.map { (path: $0.key, digest: SHA256.hex($0.value)) }).utf8
+        )
+        return ComposedBundle(
+            top: top,
+            files: redacted,
+            redactedVariables: variables,
+            hostNameReplaced: hostNameReplaced,
+            manifest: manifest
+        )
+    }
+
+    static func environmentJSON(_ environment: BundleEnvironment) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return ((try? encoder.encode(environment)).map { [UInt8]($0) } ?? Array("{}".utf8)) + [10]
+    }
+}

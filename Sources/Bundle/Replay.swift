@@ -1,0 +1,208 @@
+import Foundation
+import Plan
+import RunRecord
+import Session
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `snapctl replay`: a bundle checked, unpacked safely, its plan run again on this machine with the
+/// recorded server options, and each step's heap change compared with the recording.
+public enum Replay {
+    /// What to replay and how.
+    public struct Options: Sendable {
+        /// The bundle: a `.tar.gz` or an unpacked folder.
+        public var bundle: String
+        /// The new run directory; `nil` means `runs/replay-<plan name>-<UTC time>`.
+        public var out: String?
+        public var tolerance: ReplayTolerance
+        public var toolVersion: String
+        public var arguments: [String]
+        /// A `PATH` to search for valgrind and the server instead of the process's own.
+        public var searchPath: String?
+        /// Environment for `password_env` and shell steps; the process's own when `nil`.
+        public var environment: [String: String]?
+        /// Called before the session starts, with the checked bundle; for the command's first lines.
+        public var checked: @Sendable (Checked) -> Void
+        /// Progress of the replayed session.
+        public var events: @Sendable (SessionEvent) -> Void
+
+        public init(
+            bundle: String,
+            out: String? = nil,
+            tolerance: ReplayTolerance = ReplayTolerance(),
+            toolVersion: String = "dev",
+            arguments: [String] = [],
+            searchPath: String? = nil,
+            environment: [String: String]? = nil,
+            checked: @escaping @Sendable (Checked) -> Void = { _ in },
+            events: @escaping @Sendable (SessionEvent) -> Void = { _ in }
+        ) {
+            self.bundle = bundle
+            self.out = out
+            self.tolerance = tolerance
+            self.toolVersion = toolVersion
+            self.arguments = arguments
+            self.searchPath = searchPath
+            self.environment = environment
+            self.checked = checked
+            self.events = events
+        }
+    }
+
+    /// The bundle once verified, before anything runs.
+    public struct Checked: Sendable {
+        public var manifest: RunManifest
+        public var plan: Plan
+        /// How many files matched SHA256SUMS.
+        public var verifiedFiles: Int
+        /// Where the new run goes.
+        public var runDirectory: String
+    }
+
+    /// What a replay found.
+    public struct Outcome: Sendable {
+        /// The recording's manifest.
+        public var recorded: RunManifest
+        /// The replayed session.
+        public var session: SessionResult
+        public var comparison: ReplayComparison
+        /// Differences in the setup that can explain different figures (server or valgrind version).
+        public var warnings: [String]
+
+        /// 0 when the headline reproduced, 3 when not; the session's own status (2 environment not
+        /// ready, 130 interrupted) when it could not run.
+        public var exitCode: Int32 {
+            switch session.exitCode {
+            case 2, 130: return session.exitCode
+            case 1 where session.manifest.outcome.status == .startFailed: return 1
+            default: return comparison.reproduced ? 0 : 3
+            }
+        }
+    }
+
+    /// Verifies, unpacks, runs and compares.
+    ///
+    /// - Throws: ``BundleError`` for a bundle that cannot be replayed (unreadable, unsafe, failing
+    ///   verification, packed with `--redact-literals`, attached, without any heap change recorded)
+    ///   and for a run directory that cannot be used; everything after the session starts is in the
+    ///   outcome.
+    public static func run(_ options: Options) async throws(BundleError) -> Outcome {
+        let bundle = options.bundle
+        let contents = try await OffPool.run { () throws(BundleError) -> BundleContents in
+            try BundleSource.read(bundle)
+        }
+        let verification = await OffPool.run { () -> BundleVerification in
+            BundleVerifier.verify(files: contents.files, others: contents.others)
+        }
+        guard verification.isValid, let recorded = verification.manifest else {
+            throw .verificationFailed(file: bundle, problems: verification.problems)
+        }
+        if recorded.redaction?.literals == true || verification.environment?.replayable == false {
+            throw .notReplayable(file: bundle)
+        }
+        if let server = recorded.server, server.mode == "attached" {
+            throw .attachedRun(file: bundle, pid: server.pid)
+        }
+
+        // A file is unpacked into a private temporary folder, entry by entry, through the checks of
+        // BundleArchive; the plan is read back from there.
+        var scratch: String?
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let folder: String
+        if let archive = contents.archive {
+            let temporary = try makeTemporaryDirectory()
+            scratch = temporary
+            folder = try await OffPool.run { () throws(BundleError) -> String in
+                try BundleExtractor.extract(archive, into: temporary)
+            }
+        } else {
+            folder = contents.directory ?? bundle
+        }
+        let planText: String
+        do {
+            planText = try String(contentsOfFile: folder + "/" + RunLayout.planFile, encoding: .utf8)
+        } catch {
+            throw .unreadable(path: folder + "/" + RunLayout.planFile, reason: "\(error.localizedDescription)")
+        }
+        let plan = try BundlePlan.load(yaml: planText, manifest: recorded, file: bundle)
+        if case .attach(let attach) = plan.target { throw .attachedRun(file: bundle, pid: attach.pid) }
+        let comparable = ReplayComparison.compare(recorded: recorded, replayed: recorded, tolerance: options.tolerance)
+        guard comparable.headline != nil else { throw .nothingToCompare(file: bundle) }
+
+        let runDirectory: String
+        do {
+            runDirectory = try Session.prepare(
+                runDirectory: options.out ?? Session.defaultRunDirectory(planName: "replay-" + plan.name)
+            )
+        } catch {
+            throw .runDirectory(message: error.description)
+        }
+        options.checked(
+            Checked(
+                manifest: recorded,
+                plan: plan,
+                verifiedFiles: verification.verifiedFiles,
+                runDirectory: runDirectory
+            )
+        )
+        let sessionOptions = SessionOptions(
+            plan: plan,
+            planText: planText,
+            planSource: bundle + ":" + RunLayout.planFile,
+            runDirectory: runDirectory,
+            toolVersion: options.toolVersion,
+            arguments: options.arguments,
+            searchPath: options.searchPath,
+            environment: options.environment,
+            events: options.events
+        )
+        let session: SessionResult
+        do {
+            session = try await Session.run(sessionOptions)
+        } catch {
+            throw .runDirectory(message: error.description)
+        }
+        return Outcome(
+            recorded: recorded,
+            session: session,
+            comparison: ReplayComparison.compare(
+                recorded: recorded,
+                replayed: session.manifest,
+                tolerance: options.tolerance
+            ),
+            warnings: setupDifferences(recorded: recorded, replayed: session.manifest)
+        )
+    }
+
+    /// Differences between the recording's setup and the replay's that change heap figures.
+    public static func setupDifferences(recorded: RunManifest, replayed: RunManifest) -> [String] {
+        guard let before = recorded.server, let after = replayed.server else { return [] }
+        var warnings: [String] = []
+        if before.flavor != after.flavor || before.version != after.version {
+            warnings.append(
+                "the server differs: recorded with \(before.flavor) \(before.version), replayed with \(after.flavor) \(after.version); heap figures may differ"
+            )
+        }
+        if let old = before.valgrindVersion, let new = after.valgrindVersion, old != new {
+            warnings.append(
+                "valgrind differs: recorded with \(old), replayed with \(new); Massif's figures may differ"
+            )
+        }
+        return warnings
+    }
+
+    static func makeTemporaryDirectory() throws(BundleError) -> String {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((base + "/snapctl-replay-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
+            guard let start = buffer.baseAddress else { return false }
+            return mkdtemp(start) != nil
+        }
+        guard made else {
+            throw .unwritable(path: base, reason: String(cString: strerror(errno)))
+        }
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Bundle
+import Foundation
+import Massif
+import MySQLServer
+
+/// `snapctl bundle pack|verify`: a run as one file to share, and the check that it arrived intact.
+struct BundleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle",
+        abstract: "Pack a run directory as one .tar.gz bug report, or verify one.",
+        discussion: "See docs/bundle.md. `snapctl replay FILE` runs a bundle again.",
+        subcommands: [BundlePackCommand.self, BundleVerifyCommand.self]
+    )
+}
+
+/// `snapctl bundle pack RUN_DIR`: the run directory, README.txt, env.json and SHA256SUMS in one
+/// `.tar.gz`, with host names and environment values replaced.
+struct BundlePackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack",
+        abstract: "Pack a run directory as a .tar.gz with README.txt, env.json and SHA256SUMS, secrets removed.",
+        discussion: """
+            Host names are replaced by REDACTED_HOST in every file; env.json lists only allowed environment \
+            variables (LANG, LC_*, TZ, TERM, PATH, MALLOC_*, GLIBC_TUNABLES, VALGRIND_OPTS); the value of any \
+            other variable of at least 8 bytes found in a file is replaced by REDACTED_<NAME>. \
+            Prints the bundle's path as the last line. Exit status: 0 packed; 1 not a run directory or the \
+            bundle could not be written.
+            """
+    )
+
+    @Argument(help: "The run directory (written by snapctl session).")
+    var runDirectory: String
+
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("The bundle file (default <run directory>.tar.gz).", valueName: "file")
+    )
+    var output: String?
+
+    @Flag(help: "Replace SQL string and number literals with ? (the bundle can then not be replayed).")
+    var redactLiterals = false
+
+    func run() throws {
+        let started = ContinuousClock.now
+        let result: BundlePacker.Result
+        do {
+            result = try BundlePacker.pack(
+                BundlePacker.Options(
+                    runDirectory: runDirectory,
+                    output: output,
+                    redactLiterals: redactLiterals,
+                    toolVersion: SessionCommand.toolVersion
+                )
+            )
+        } catch {
+            printError(error.description)
+            throw ExitStatus.usage
+        }
+        for warning in result.warnings { printError("warning: " + warning) }
+        let elapsed = ContinuousClock.now - started
+        print(
+            "packed \(runDirectory) as \(result.top)/: \(result.fileCount) files, "
+                + "\(MassifRenderer.formatBytes(result.size)) in \(SessionPrinter.seconds(elapsed.seconds))"
+        )
+        var redacted: [String] = []
+        if result.hostNameReplaced { redacted.append("host names") }
+        if !result.redactedVariables.isEmpty {
+            redacted.append("values of " + result.redactedVariables.joined(separator: ", "))
+        }
+        if redactLiterals { redacted.append("SQL literals (not replayable)") }
+        print("redacted: " + (redacted.isEmpty ? "nothing found to redact" : redacted.joined(separator: "; ")))
+        print(result.output)
+    }
+}
+
+/// `snapctl bundle verify FILE|DIR`: every checksum, the manifest's schema, no file missing or extra.
+struct BundleVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a bundle: every SHA256SUMS checksum, the manifest schema, missing and extra files.",
+        discussion: """
+            Names each bad, missing or extra file on standard error. Exit status: 0 the bundle is intact; \
+            1 anything is wrong (a problem listed, a truncated or unsafe archive).
+            """
+    )
+
+    @Argument(help: "The bundle: a .tar.gz written by snapctl bundle pack, or its unpacked folder.")
+    var bundle: String
+
+    func run() throws {
+        let started = ContinuousClock.now
+        let contents: BundleContents
+        do {
+            contents = try BundleSource.read(bundle)
+        } catch {
+            printError(error.description)
+            throw ExitStatus.usage
+        }
+        let verification = BundleVerifier.verify(files: contents.files, others: contents.others)
+        let elapsed = SessionPrinter.seconds((ContinuousClock.now - started).seconds)
+        guard verification.isValid else {
+            for problem in verification.problems { printError("\(bundle): \(problem)") }
+            let count = verification.problems.count
+            printError("\(bundle): \(count) problem\(count == 1 ? "" : "s"); do not trust this bundle")
+            throw ExitStatus.usage
+        }
+        var line = "ok: \(bundle): \(verification.verifiedFiles) files match SHA256SUMS"
+        if let manifest = verification.manifest {
+            line += " (plan '\(manifest.plan.name)', \(manifest.schema)"
+            if manifest.redaction?.replayable == false { line += ", not replayable: literals redacted" }
+            line += ")"
+        }
+        print(line + " in \(elapsed)")
+    }
+}
