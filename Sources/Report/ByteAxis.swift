@@ -10,7 +10,7 @@ struct ByteAxis: Sendable, Hashable {
     let unitName: String
 
     /// An axis covering `0...maximum` with about `count` ticks.
-    init(maximum: Double, count: Int = 5) {
+    init(maximum: Double, count: Int = 6) {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         let largest = max(maximum, 1)
         var unit = 0
