@@ -62,6 +62,9 @@ enum HTMLAssets {
         svg .budget line{stroke-width:1.6;stroke-dasharray:6 4}svg .budget.kept line{stroke:var(--warn)}
         svg .budget.broken line{stroke:var(--grew)}svg .budget text{font-size:11px;fill:var(--fg)}
         svg .peak-label{font-size:11px;font-weight:600;fill:var(--fg)}
+        svg .peak-label,svg .budget text{paint-order:stroke;stroke:var(--bg);stroke-width:3px;stroke-linejoin:round}
+        td.nowrap{white-space:nowrap}td.label{white-space:nowrap;max-width:280px;overflow:hidden;text-overflow:ellipsis}
+        .wide{overflow-x:auto}.clamp{display:-webkit-box;-webkit-line-clamp:4;-webkit-box-orient:vertical;overflow:hidden}
         table{border-collapse:collapse;width:100%;margin:8px 0}
         th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
         th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);font-weight:600}

@@ -125,7 +125,7 @@ struct HTMLPage {
         out += "<div class=\"card \(good ? "good" : "bad")\" id=\"outcome\"><div class=\"k\">Outcome</div>"
         out += "<div class=\"v\">\(HTML.escape(statusText))"
         if let exitCode = report.exitCode { out += " <span class=\"muted\">exit \(exitCode)</span>" }
-        out += "</div><div class=\"d\">"
+        out += "</div><div class=\"d clamp\"\(report.message.map { " title=\"\(HTML.escape($0))\"" } ?? "")>"
         out += report.message.map(HTML.escape) ?? (good ? "every step as expected, every budget kept" : "")
         out += "</div></div>\n"
 
@@ -232,12 +232,12 @@ struct HTMLPage {
     mutating func stepTable() {
         out += "<section id=\"steps\"><h2>Steps</h2>\n"
         out += "<p class=\"muted\">Heap is heap + extra + stacks; delta is the after snapshot minus the before "
-        out += "snapshot; peak while running is the largest light snapshot taken during the step.</p>\n"
-        out += "<table class=\"sortable\" data-filter=\"filter steps\"><thead><tr>"
+        out += "snapshot; peak during is the largest light snapshot taken while the step ran.</p>\n"
+        out += "<div class=\"wide\"><table class=\"sortable\" data-filter=\"filter steps\"><thead><tr>"
         let columns: [(String, String?, Bool)] = [
             ("#", "num", true), ("step", "text", false), ("kind", "text", false), ("connection", "text", false),
             ("time", "num", true), ("before", "num", true), ("after", "num", true), ("delta", "num", true),
-            ("peak while running", "num", true), ("budget", "text", false), ("leak check", "text", false),
+            ("peak during", "num", true), ("budget", "text", false), ("leak check", "text", false),
             ("outcome", "text", false),
         ]
         for (name, type, numeric) in columns {
@@ -252,11 +252,11 @@ struct HTMLPage {
             let alarm = !step.outcome.isSuccess || budget?.passed == false || leak?.flagged == true
             out += "<tr\(alarm ? " class=\"alarm\"" : "")>"
             out += "<td class=\"num\" data-value=\"\(step.index)\">\(step.index)</td>"
-            out += "<td><a href=\"#step-\(step.index)\">\(HTML.escape(step.label))</a></td>"
+            out += "<td class=\"label\"><a href=\"#step-\(step.index)\">\(HTML.escape(step.label))</a></td>"
             var kind = step.kind
             if step.rounds > 1 || (record?.repeat ?? 1) > 1 { kind += " ×\(max(step.rounds, record?.repeat ?? 1))" }
             if let connections = record?.parallelConnections { kind += " ×\(connections) connections" }
-            out += "<td>\(HTML.escape(kind))</td>"
+            out += "<td class=\"nowrap\">\(HTML.escape(kind))</td>"
             out += "<td>\(HTML.escape(record?.connection ?? ""))</td>"
             out += numberCell(step.duration.map { ($0, RunReport.seconds($0)) })
             out += numberCell(step.before.map { (Double($0), MassifRenderer.formatBytes($0)) })
@@ -273,20 +273,20 @@ struct HTMLPage {
             out += numberCell(step.duringPeak.map { (Double($0), MassifRenderer.formatBytes($0)) })
             if let budget {
                 let limit = MassifRenderer.formatBytes(Int(clamping: budget.limit))
-                out += "<td>\(Self.badge(budget.passed ? "ok" : "FAIL", good: budget.passed)) "
+                out += "<td class=\"nowrap\">\(Self.badge(budget.passed ? "ok" : "FAIL", good: budget.passed)) "
                 out += "<span class=\"muted\">≤ \(HTML.escape(limit))</span></td>"
             } else {
                 out += "<td class=\"muted\">–</td>"
             }
             if let leak {
-                out += "<td>\(Self.badge(leak.flagged ? "LEAK" : "ok", good: !leak.flagged)) "
-                out += "<span class=\"muted\">\(leak.growingRounds)/\(leak.rounds - 1) rounds grew</span></td>"
+                out += "<td class=\"nowrap\">\(Self.badge(leak.flagged ? "LEAK" : "ok", good: !leak.flagged)) "
+                out += "<span class=\"muted\">\(leak.growingRounds)/\(leak.rounds - 1) grew</span></td>"
             } else {
                 out += "<td class=\"muted\">–</td>"
             }
             out += "<td>\(Self.outcomeBadge(step.outcome))</td></tr>\n"
         }
-        out += "</tbody></table>\n</section>\n"
+        out += "</tbody></table></div>\n</section>\n"
     }
 
     func numberCell(_ value: (Double, String)?) -> String {

@@ -235,8 +235,11 @@ struct TimelineChart: Sendable {
             svg += "<g class=\"budget \(line.passed ? "kept" : "broken")\"><line x1=\"\(n(x0))\" x2=\"\(n(x1))\" "
             svg += "y1=\"\(n(ly))\" y2=\"\(n(ly))\"><title>\(title)</title></line>"
             let label = line.band == nil ? "\(line.name) \(MassifRenderer.formatBytes(line.bytes))" : "max_growth"
+            // A line across the chart is named at its left end, clear of the peak label; a step's at its right.
             if let text = Self.fit(label, room: x1 - x0 - 6, fallback: nil) {
-                svg += "<text x=\"\(n(x1 - 3))\" y=\"\(n(ly - 4))\" text-anchor=\"end\">\(HTML.escape(text))</text>"
+                let (textX, anchor) = line.band == nil ? (x0 + 4, "start") : (x1 - 3, "end")
+                svg +=
+                    "<text x=\"\(n(textX))\" y=\"\(n(ly - 4))\" text-anchor=\"\(anchor)\">\(HTML.escape(text))</text>"
             }
             svg += "</g>\n"
         }

@@ -3,6 +3,8 @@ import RunRecord
 import Session
 import Testing
 
+@testable import SnapctlCLI
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,6 +61,9 @@ struct ReportHTMLRenderingTests {
         let page = scratch.run + "/" + RunLayout.reportHTML
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(html.contains(">fill &lt;m&gt; &amp; &quot;co&quot;</a>"))
+        // `snapctl report RUN --html` rebuilds the same page from the run directory alone.
+        let rebuilt = try ReportCommand.loadWithManifest(scratch.run)
+        #expect(rebuilt.report.html(manifest: rebuilt.manifest, snapshots: rebuilt.snapshots) == html)
 
         // The screenshot: decoded, and not blank.
         let shotFile = scratch.path + "/report.png"
