@@ -206,6 +206,12 @@ extension HTMLPage {
         else { return }
         let first = records.first { $0.phase == .before || $0.phase == .snap }
         let before = first.flatMap { $0.id == last.id ? nil : snapshots[$0.id] }
+        guard treeStepIndexes.contains(step.index) else {
+            out += "<p class=\"muted\">Allocation tree left out: this page draws the trees of "
+            out += "\(options.treeSteps) steps (those that failed a check, then those that changed most). "
+            out += "<code>snapctl massif diff</code> compares the step's snapshot files.</p>\n"
+            return
+        }
         guard let view = AllocationTreeView(after: after, before: before, folding: folding, limits: options.treeLimits)
         else { return }
         out += "<h4>Allocation tree at \(HTML.escape(last.label))"

@@ -11,17 +11,22 @@ public struct HTMLOptions: Sendable, Hashable {
     public var treeMinimumSharePercent: Double
     /// Characters of SQL (or shell command) shown per step.
     public var sqlCharacters: Int
+    /// Steps that get an allocation tree: in a run with more, the steps that failed a check and then
+    /// those that changed most keep theirs, so that a long run's page stays a sane size.
+    public var treeSteps: Int
 
     public init(
         treeRows: Int = 120,
         treeDepth: Int = 14,
         treeMinimumSharePercent: Double = 0.5,
-        sqlCharacters: Int = 4000
+        sqlCharacters: Int = 4000,
+        treeSteps: Int = 60
     ) {
         self.treeRows = treeRows
         self.treeDepth = treeDepth
         self.treeMinimumSharePercent = treeMinimumSharePercent
         self.sqlCharacters = sqlCharacters
+        self.treeSteps = treeSteps
     }
 
     var treeLimits: AllocationTreeView.Limits {
@@ -66,6 +71,8 @@ struct HTMLPage {
     let snapshots: [Int: Snapshot]
     let folding: AllocatorFolding
     let options: HTMLOptions
+    /// The steps whose allocation tree is drawn (all of them unless there are more than `treeSteps`).
+    let treeStepIndexes: Set<Int>
     var out = ""
 
     init(
@@ -80,6 +87,21 @@ struct HTMLPage {
         self.snapshots = snapshots
         self.folding = folding
         self.options = options
+        var ranked = report.steps
+        if ranked.count > options.treeSteps {
+            // Alarming steps first, then by the size of the change, then in plan order.
+            func alarming(_ step: StepReport) -> Bool {
+                !step.outcome.isSuccess || report.budgets.contains { $0.step == step.label && !$0.passed }
+                    || report.leaks.contains { $0.step == step.label && $0.flagged }
+            }
+            ranked.sort {
+                if alarming($0) != alarming($1) { return alarming($0) }
+                let (a, b) = (abs($0.delta ?? 0), abs($1.delta ?? 0))
+                return a != b ? a > b : $0.index < $1.index
+            }
+            ranked = Array(ranked.prefix(max(0, options.treeSteps)))
+        }
+        treeStepIndexes = Set(ranked.map(\.index))
     }
 
     mutating func render() -> String {

@@ -206,6 +206,20 @@ import Testing
         #expect(html.contains("Allocation tree at " + HTML.escape(Self.snapLabel) + "</h4>"))
     }
 
+    @Test func aLongRunKeepsTheTreesOfTheStepsThatMatterMost() throws {
+        let (manifest, snapshots) = try Self.hostileRun()
+        let report = RunReport.make(manifest: manifest, snapshots: snapshots)
+        let html = report.html(manifest: manifest, snapshots: snapshots, options: HTMLOptions(treeSteps: 1))
+        // The failed step (over its budget too) keeps its tree; the others say why theirs is left out.
+        #expect(Self.occurrences("<div class=\"tree\"", in: html) == 1)
+        #expect(html.contains("Allocation tree at after-" + HTML.escape(Self.ampersandLabel)))
+        #expect(Self.occurrences("Allocation tree left out", in: html) == 3)
+        // The default draws every tree.
+        let all = report.html(manifest: manifest, snapshots: snapshots)
+        #expect(Self.occurrences("<div class=\"tree\"", in: all) == 4)
+        #expect(!all.contains("Allocation tree left out"))
+    }
+
     @Test func headlineCountersAndEnvelope() throws {
         let (html, _, _) = try Self.page()
         #expect(html.contains("<div class=\"card bad\" id=\"outcome\">"))
