@@ -276,6 +276,47 @@ import Testing
         #expect(script.contains("setAttribute(\"data-script\", \"ready\")"))
     }
 
+    /// Every element opened is closed in order (void elements and `/>` aside): hostile text broke nothing.
+    @Test func elementsAreBalanced() throws {
+        let (html, _, _) = try Self.page()
+        let void: Set<String> = ["meta", "link", "br", "input", "img", "hr", "!doctype"]
+        var stack: [String] = []
+        var problems: [String] = []
+        var rest = html[...]
+        while let open = rest.firstIndex(of: "<") {
+            rest = rest[rest.index(after: open)...]
+            guard let close = rest.firstIndex(of: ">") else {
+                problems.append("unterminated tag")
+                break
+            }
+            let tag = rest[..<close]
+            rest = rest[rest.index(after: close)...]
+            if tag.hasPrefix("/") {
+                let name = tag.dropFirst().lowercased()
+                if stack.last == name {
+                    stack.removeLast()
+                } else {
+                    problems.append("</\(name)> closes \(stack.last ?? "nothing")")
+                }
+                continue
+            }
+            let name = String(tag.prefix { $0 != " " && $0 != "\n" && $0 != "/" }).lowercased()
+            if void.contains(name) || tag.hasSuffix("/") { continue }
+            if name == "script" || name == "style" {
+                // Raw text: skip to the end tag.
+                guard let end = rest.range(of: "</\(name)>") else {
+                    problems.append("unclosed \(name)")
+                    break
+                }
+                rest = rest[end.upperBound...]
+                continue
+            }
+            stack.append(name)
+        }
+        #expect(problems.isEmpty, "\(problems.prefix(5))")
+        #expect(stack.isEmpty, "left open: \(stack.suffix(5))")
+    }
+
     @Test func aRunWithoutSnapshotsSaysSo() {
         let manifest = RunReportTests.manifest(steps: [RunReportTests.step(1, "a")], budgets: .init())
         let html = RunReport.make(manifest: manifest, snapshots: [:]).html(manifest: manifest)
