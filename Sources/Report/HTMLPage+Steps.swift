@@ -53,7 +53,10 @@ extension HTMLPage {
             items.append(("delta", "–", "muted"))
         }
         if let peak = step.duringPeak {
-            items.append(("peak while running", HTML.escape(MassifRenderer.formatBytes(peak)), ""))
+            var text = MassifRenderer.formatBytes(peak)
+            // What the step held at its height, over where it started: memory freed before the end shows here.
+            if let before = step.before { text += " (\(RunReport.signedBytes(peak - before)))" }
+            items.append(("peak while running", HTML.escape(text), ""))
         }
         if let duration = step.duration { items.append(("time", RunReport.seconds(duration), "")) }
         if let rows = record?.rows { items.append(("rows", String(rows), "")) }
