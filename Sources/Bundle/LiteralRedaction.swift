@@ -98,7 +98,7 @@ public enum LiteralRedaction {
         files[RunLayout.reportText] = Array(report.text().utf8)
         files[RunLayout.reportJSON] = [UInt8](report.jsonData())
         if files[RunLayout.reportHTML] != nil {
-            files[RunLayout.reportHTML] = Array(report.html(manifest: manifest).utf8)
+            files[RunLayout.reportHTML] = Array(report.html(manifest: manifest, snapshots: trees).utf8)
         }
         return (files, manifest, report)
     }

@@ -99,7 +99,8 @@ extension SessionRunner {
             manifest.warnings.append(problem)
         }
         if let problem = directory.write(RunLayout.reportJSON, report.jsonData()) { manifest.warnings.append(problem) }
-        if let problem = directory.write(RunLayout.reportHTML, text: report.html(manifest: manifest)) {
+        if let problem = directory.write(RunLayout.reportHTML, text: report.html(manifest: manifest, snapshots: trees))
+        {
             manifest.warnings.append(problem)
         }
         manifest.files =

@@ -30,7 +30,9 @@ struct ReportCommand: ParsableCommand {
     }
 
     /// The report and the manifest it was built from.
-    static func loadWithManifest(_ run: String) throws(ExitCode) -> (report: RunReport, manifest: RunManifest) {
+    static func loadWithManifest(
+        _ run: String
+    ) throws(ExitCode) -> (report: RunReport, manifest: RunManifest, snapshots: [Int: Snapshot]) {
         let path = run + "/" + RunLayout.manifest
         guard let data = FileManager.default.contents(atPath: path) else {
             printError("\(path): no such file; give a run directory written by snapctl session")
@@ -56,7 +58,7 @@ struct ReportCommand: ParsableCommand {
                 printError("warning: \(error)")
             }
         }
-        return (RunReport.make(manifest: manifest, snapshots: snapshots), manifest)
+        return (RunReport.make(manifest: manifest, snapshots: snapshots), manifest, snapshots)
     }
 
     func validate() throws {
@@ -64,9 +66,9 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (report, manifest) = try Self.loadWithManifest(directory)
+        let (report, manifest, snapshots) = try Self.loadWithManifest(directory)
         if html {
-            print(report.html(manifest: manifest), terminator: "")
+            print(report.html(manifest: manifest, snapshots: snapshots), terminator: "")
         } else if json {
             print(String(decoding: report.jsonData(), as: UTF8.self))
         } else {
