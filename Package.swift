@@ -59,11 +59,17 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "REPL",
+            dependencies: ["Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer"],
+            swiftSettings: strict
+        ),
+
         // Edge.
         .target(
             name: "SnapctlCLI",
             dependencies: [
-                "GDBRemote", "Massif", "Plan", "RunRecord", "Report", "Session", "Valgrind", "MySQLServer",
+                "GDBRemote", "Massif", "Plan", "RunRecord", "Report", "Session", "REPL", "Valgrind", "MySQLServer",
                 argumentParser,
             ],
             swiftSettings: strict
@@ -84,6 +90,11 @@ let package = Package(
         .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI"], swiftSettings: strict),
         .testTarget(name: "RunRecordTests", dependencies: ["RunRecord"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
+        .testTarget(
+            name: "REPLTests",
+            dependencies: ["REPL", "Session", "Plan", "RunRecord", "Massif", "MySQLServer", "Report"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SessionTests",
             dependencies: [

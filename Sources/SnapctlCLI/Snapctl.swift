@@ -8,6 +8,7 @@ public struct Snapctl: AsyncParsableCommand {
 
         subcommands: [
             SessionCommand.self, ReportCommand.self, DoctorCommand.self, MonitorCommand.self, MassifCommand.self,
+            ReplCommand.self,
         ]
 
     )
