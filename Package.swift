@@ -61,7 +61,7 @@ let package = Package(
 
         .target(
             name: "REPL",
-            dependencies: ["Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer"],
+            dependencies: ["Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind"],
             swiftSettings: strict
         ),
 

@@ -15,6 +15,11 @@ static inline void snapctl_rl_configure(rl_completion_func_t *completer) {
     rl_instream = stdin;
     rl_outstream = stdout;
     rl_attempted_completion_function = completer;
+    /* After the inputrc files are read (rl_initialize), so that this wins: pasted lines then arrive one by
+       one, as typed, and a pasted script of commands and SQL reads as such. (Bracketed paste would also
+       end each line with a carriage return of its own.) */
+    rl_initialize();
+    rl_variable_bind("enable-bracketed-paste", "off");
 }
 
 /* Whether readline should skip its own file-name completion after the completion function ran. */

@@ -81,10 +81,9 @@ public struct InputBuffer: Sendable, Hashable {
         let word = String(line.prefix { !$0.isWhitespace && $0 != ";" })
         let lower = word.lowercased()
         if lower == "use" {
-            // `use NAME` switches connections; `use db;` and `use db` for a name that is no connection are SQL.
-            let rest = String(line.dropFirst(word.count)).trimmingWhitespace()
-            let isConnection = !line.hasSuffix(";") && connections.contains(rest)
-            return isConnection ? .command : .sql
+            // `use NAME` switches connections (and names the ones there are when NAME is none of them);
+            // `use db;`, ended like SQL, changes the database.
+            return line.hasSuffix(";") ? .sql : .command
         }
         if ReplCommandSet.names.contains(lower) { return .command }
         if sqlKeywords.contains(lower) || word.isEmpty { return .sql }

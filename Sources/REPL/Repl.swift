@@ -113,7 +113,13 @@ public enum Repl {
             session = ready
         }
 
-        let shell = ReplShell(session: session, output: output, rows: configuration.rows, source: source)
+        let shell = ReplShell(
+            session: session,
+            output: output,
+            rows: configuration.rows,
+            source: source,
+            terminal: terminal
+        )
         await shell.refreshCompletion(continuingSQL: false)
         let deathWatch = Task {
             if let death = await session.waitForServerDeath() { await shell.serverDied(death) }
@@ -167,7 +173,9 @@ public enum Repl {
     static func finished(_ result: SessionResult, output: ReplOutput) {
         let outcome = result.manifest.outcome
         if let message = outcome.message {
-            output.notice("\(outcome.status.rawValue): \(message)")
+            // The first line: the rest (log tails of a dead server) was shown when it happened.
+            let first = message.split(separator: "\n").first.map(String.init) ?? message
+            output.notice("\(outcome.status.rawValue): \(first) (exit \(result.exitCode))")
         } else {
             output.notice("\(outcome.status.rawValue) (exit \(result.exitCode))")
         }

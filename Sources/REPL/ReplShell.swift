@@ -5,6 +5,11 @@ import Plan
 import RunRecord
 import Session
 import Synchronization
+import Valgrind
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Carries out what the user typed against the live session and prints the answer.
 ///
@@ -15,6 +20,8 @@ actor ReplShell {
     let output: ReplOutput
     let rows: Int
     let source: any LineSource
+    /// Whether the REPL runs on a terminal.
+    let terminal: Bool
     /// The connection SQL runs on; `nil` until `use` or `connect` chose one (the plan's first).
     var current: String?
     /// Whether the server's death has been reported (by a command or the watcher), so it is said once.
@@ -23,8 +30,9 @@ actor ReplShell {
     /// What to do after an item.
     enum Next: Sendable { case proceed, quit }
 
-    init(session: InteractiveSession, output: ReplOutput, rows: Int, source: any LineSource) {
+    init(session: InteractiveSession, output: ReplOutput, rows: Int, source: any LineSource, terminal: Bool) {
         self.session = session
+        self.terminal = terminal
         self.output = output
         self.rows = rows
         self.source = source
@@ -101,19 +109,26 @@ actor ReplShell {
                 current = name
                 output.result("SQL now runs on connection '\(name)'")
             } else {
-                await report(.unknownConnection(name: name, known: names))
+                output.error(
+                    InteractiveError.unknownConnection(name: name, known: names).description
+                        + "; to change the database, end it like SQL: use \(name);"
+                )
             }
         case .step(let label):
             await step(label)
         case .monitor(let command):
             switch await session.monitor(command) {
-            case .success(let text): output.result(text.isEmpty ? "(no output)" : text)
+            case .success(let text):
+                output.result(text.isEmpty ? "(no output)" : text)
+                // The gdbserver says OK even to commands that failed; the text tells (MonitorOutput).
+                if let reason = MonitorOutput.failure(in: text) { output.error("monitor \(command): \(reason)") }
             case .failure(let error): await report(error)
             }
         case .report:
             output.result(await session.report().text())
             if let death = await session.serverDeath {
-                output.notice("the server is gone (\(death)); quit ends the run and writes the reports")
+                let reason = death.split(separator: "\n").first.map(String.init) ?? death
+                output.notice("the server is gone (\(reason)); quit ends the run and writes the reports")
             }
         case .savePlan(let path):
             await savePlan(path)
@@ -141,6 +156,8 @@ actor ReplShell {
                     output.result(ResultTable(columns: result.columns, rows: result.rows).render(limit: rows))
                 }
             case .interrupted:
+                // On a terminal the line editor is off while a statement runs, so the terminal echoed ^C.
+                if terminal { output.raw("\n") }
                 output.error(
                     "statement interrupted (Ctrl-C): it was stopped with KILL QUERY through snapctl's observer "
                         + "connection; the REPL goes on"
@@ -247,6 +264,7 @@ actor ReplShell {
             case .serverDied:
                 await reportDeath(done.record.error?.message)
             case .interrupted:
+                if terminal { output.raw("\n") }
                 output.error("step '\(done.record.label)' interrupted (Ctrl-C); the REPL goes on")
             case .failed, .timedOut, .notRun:
                 if let death = await session.serverDeath {
@@ -269,11 +287,8 @@ actor ReplShell {
             output.error("the plan could not be written as YAML: \(error)")
             return
         }
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            let reason = (error as NSError).localizedDescription
-            output.error("cannot write \(path): \(reason); choose another file")
+        if let problem = Self.write(text, to: path) {
+            output.error("cannot write \(path): \(problem); choose another file")
             return
         }
         var message = "wrote \(path): \(plan.steps.count) step\(plan.steps.count == 1 ? "" : "s")"
@@ -283,6 +298,27 @@ actor ReplShell {
         if !leftOut.isEmpty {
             output.notice("left out (interrupted or failed without a server error): " + leftOut.joined(separator: ", "))
         }
+    }
+
+    /// Writes `text` to `path`; returns why it could not (`strerror`).
+    static func write(_ text: String, to path: String) -> String? {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.write(descriptor, base + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return String(cString: strerror(errno))
+            }
+            offset += written
+        }
+        return nil
     }
 
     // MARK: Errors and the server's death
