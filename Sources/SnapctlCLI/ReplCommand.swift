@@ -63,23 +63,27 @@ struct ReplCommand: AsyncParsableCommand {
     @Option(name: .customLong("search-path"), help: .hidden)
     var searchPath: String?
 
-    func validate() throws {
+    /// Why the options do not go together; checked in `run` so that bad usage exits 1 (DESIGN.md).
+    func usageProblem() -> String? {
         if plan != nil && attach != nil {
-            throw ValidationError("give a plan or --attach PID, not both (a plan can attach with attach:)")
+            return "give a plan or --attach PID, not both (a plan can attach with attach:)"
         }
         if attach == nil {
             let stray = [
                 ("--vgdb-prefix", vgdbPrefix), ("--socket", socket), ("--user", user),
                 ("--password-env", passwordEnv),
             ].filter { $0.1 != nil }.map(\.0)
-            if !stray.isEmpty {
-                throw ValidationError("\(stray.joined(separator: ", ")) go with --attach PID")
-            }
+            if !stray.isEmpty { return "\(stray.joined(separator: ", ")) go with --attach PID" }
         }
-        if rows < 1 { throw ValidationError("--rows must be at least 1, got \(rows)") }
+        if rows < 1 { return "--rows must be at least 1, got \(rows)" }
+        return nil
     }
 
     func run() async throws {
+        if let problem = usageProblem() {
+            printError(problem + " (snapctl repl --help)")
+            throw ExitStatus.usage
+        }
         let loaded: Plan
         let text: String
         let source: String
