@@ -160,8 +160,10 @@ public enum Repl {
         await source.close()
         deathWatch.cancel()
         let wasTerminated = terminated.withLock { $0 }
+        let managed = await session.manifest.server?.mode == "managed"
         output.notice(
-            "finishing: " + (wasTerminated ? "interrupted; " : "") + "shutting the server down, writing reports"
+            "finishing: " + (wasTerminated ? "interrupted; " : "")
+                + (managed ? "shutting the server down, writing reports" : "writing reports (the server runs on)")
         )
         let result = await session.finish(interrupted: wasTerminated)
         finished(result, output: output)

@@ -72,6 +72,9 @@ struct ReplPipedTests {
         )
         #expect(status == 0, "\(stderr)")
         #expect(stderr.contains("server ") && stderr.contains(" ready (pid "), "\(stderr)")
+        // From a pipe: no prompt and no escape codes.
+        #expect(!stdout.contains("\u{1B}") && !stderr.contains("\u{1B}"))
+        #expect(!stdout.contains("snapctl main>") && !stderr.contains("snapctl main>"))
         // help
         #expect(stdout.contains("  snap [--light] LABEL "))
         #expect(stdout.contains("usage: diff A B [--top N]\n"))

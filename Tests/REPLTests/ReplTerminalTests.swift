@@ -113,6 +113,7 @@ final class TmuxTerminal: Sendable {
     /// Ends the tmux server; a REPL still running gets SIGHUP from it, as from a closed terminal window.
     func close() {
         _ = try? Self.tmux(["-L", socket, "kill-server"])
+        unlink("/tmp/tmux-\(getuid())/\(socket)")
     }
 
     /// The shell line that runs the REPL, then reports its exit status and whether the terminal is back in
