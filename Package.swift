@@ -65,12 +65,17 @@ let package = Package(
             dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session", "MySQLServer"],
             swiftSettings: strict
         ),
+        .target(
+            name: "REPL",
+            dependencies: ["Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind"],
+            swiftSettings: strict
+        ),
 
         // Edge.
         .target(
             name: "SnapctlCLI",
             dependencies: [
-                "GDBRemote", "Massif", "Plan", "RunRecord", "Report", "Session", "Valgrind", "MySQLServer",
+                "GDBRemote", "Massif", "Plan", "RunRecord", "Report", "Session", "REPL", "Valgrind", "MySQLServer",
                 "Bundle", argumentParser,
             ],
             swiftSettings: strict
@@ -94,6 +99,11 @@ let package = Package(
         .testTarget(
             name: "BundleTests",
             dependencies: ["Bundle", "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "REPLTests",
+            dependencies: ["REPL", "Session", "Plan", "RunRecord", "Massif", "MySQLServer", "Report"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -55,7 +55,8 @@ extension Plan {
         case sql(statements: [String])
         /// `sql_file:` a file of statements, split on `;` (see ``SQLSplitter``).
         case sqlFile(SQLFile)
-        /// `snap: LABEL`: a detailed snapshot of its own; the step's label is the value.
+        /// `snap: LABEL`: a snapshot of its own; the step's label is the value. Detailed, unless the step has
+        /// `snapshots: light` (then ``Step/snapshots`` is `.uniform(.light)`).
         case snap
         /// `sleep:` wait.
         case sleep(PlanDuration)

@@ -108,6 +108,9 @@ enum YAMLWriter {
         var pairs: [(String, Node)] = []
         switch step.kind {
         case .snap:
+            if step.snapshots.after == .light {
+                return mapping([("snap", text(step.label)), ("snapshots", text("light"))])
+            }
             return mapping([("snap", text(step.label))])
         case .sql(let statements):
             pairs = [("label", text(step.label)), ("sql", self.statements(statements))]

@@ -7,7 +7,7 @@ extension PlanReader {
     /// The step kinds each modifier key goes with; every other kind refuses it.
     static let modifierKinds: [String: [String]] = [
         "repeat": ["sql", "sql_file"],
-        "snapshots": ["sql", "sql_file", "sleep", "shell", "parallel"],
+        "snapshots": ["sql", "sql_file", "snap", "sleep", "shell", "parallel"],
         "expect": ["sql", "sql_file", "parallel"],
         "budget": ["sql", "sql_file", "sleep", "shell", "parallel"],
         "connection": ["sql", "sql_file", "parallel"],
@@ -120,7 +120,19 @@ extension PlanReader {
             snapshots: kindKey == "snap" ? .uniform(.none) : .uniform(plan.snapshots.default)
         )
         if let field = fields["repeat"], let count = integer(field, in: context, minimum: 1) { step.repeat = count }
-        if let field = fields["snapshots"], let snapshots = readStepSnapshots(field, plan: plan, in: context) {
+        if let field = fields["snapshots"], kindKey == "snap" {
+            // A snap step is one snapshot: detailed (the default) or light.
+            switch field.value.scalar?.string {
+            case "detailed": break
+            case "light": step.snapshots = .uniform(.light)
+            default:
+                fail(
+                    "\(context): a snap step takes snapshots: light or snapshots: detailed, got "
+                        + Self.describe(field.value),
+                    at: field.value
+                )
+            }
+        } else if let field = fields["snapshots"], let snapshots = readStepSnapshots(field, plan: plan, in: context) {
             step.snapshots = snapshots
         }
         if let field = fields["expect"] { step.expect = readExpect(field, in: context) }

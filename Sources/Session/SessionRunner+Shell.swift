@@ -14,7 +14,9 @@ extension SessionRunner {
     /// `logs/step-NNNN-label.log`; `SNAPCTL_SOCKET`, `SNAPCTL_PID` and `SNAPCTL_RUN_DIR` tell it where the
     /// server is. A non-zero exit fails the step; the deadline and Ctrl-C tear the group down.
     func runShell(step: Plan.Step, command: String, deadline: ContinuousClock.Instant?) async -> Execution {
-        let index = (plan.steps.firstIndex { $0.label == step.label } ?? 0) + 1
+        // The step's number in the record (the same as in the plan for a session; an interactive run numbers
+        // steps as they are done).
+        let index = (manifest.steps.firstIndex { $0.label == step.label } ?? 0) + 1
         let logPath = directory.absolute(
             RunLayout.stepLog(index: index, fileSafeLabel: SnapshotLabel.fileSafe(step.label))
         )

@@ -90,10 +90,16 @@ extension SessionRunner {
     /// The `observe:` counters, read through the observer connection; failures are kept in the record,
     /// never fatal.
     func readCounters() async -> ServerCounters? {
-        guard !plan.observe.isEmpty, let observer else { return nil }
+        await readCounters(plan.observe)
+    }
+
+    /// The given counters, read through the observer connection (`counters` in the REPL reads more than
+    /// the plan observes).
+    func readCounters(_ observables: [Plan.Observable]) async -> ServerCounters? {
+        guard !observables.isEmpty, let observer else { return nil }
         var counters = ServerCounters()
         var problems: [String] = []
-        for observable in plan.observe {
+        for observable in observables {
             do {
                 switch observable {
                 case .memoryUsed:

@@ -8,7 +8,9 @@ extension SessionRunner {
     /// Runs one step with its snapshots and records it; returns its outcome.
     func runStep(_ position: Int, _ step: Plan.Step) async -> StepOutcome {
         if case .snap = step.kind {
-            let record = await snapshot(step: step.label, phase: .snap, round: nil, kind: .detailed)
+            // `{snap: LABEL, snapshots: light}` takes a light one; every other snap step a detailed one.
+            let kind: Plan.SnapshotKind = step.snapshots.after == .light ? .light : .detailed
+            let record = await snapshot(step: step.label, phase: .snap, round: nil, kind: kind)
             manifest.steps[position].start = elapsed()
             manifest.steps[position].duration = 0
             manifest.steps[position].rounds = 1
@@ -85,6 +87,7 @@ extension SessionRunner {
             }
         }
         manifest.steps[position].outcome = execution.outcome
+        lastQueryResult = execution.result
 
         // The after snapshot is taken after a failure too (the heap the failure left is part of the
         // answer), but not once the server is gone or the user asked to stop.
@@ -117,6 +120,8 @@ extension SessionRunner {
         var warnings: UInt32? = nil
         var error: StepError? = nil
         var exitStatus: String? = nil
+        /// What the last statement returned, for an interactive run to show.
+        var result: QueryResult? = nil
     }
 
     func serverHasDied() async -> Bool {
@@ -295,6 +300,7 @@ extension SessionRunner {
             case .success(let query):
                 execution.rows = query.columns.isEmpty ? query.affectedRows : UInt64(query.rows.count)
                 execution.warnings = query.warningCount
+                execution.result = query
                 if isLast, let expect {
                     if let expected = expect.error {
                         return Execution(

@@ -12,7 +12,8 @@ import Valgrind
 /// An actor because the `during` timer takes snapshots while the step's SQL runs on its own connection
 /// thread; both append to the same record.
 actor SessionRunner {
-    let options: SessionOptions
+    /// What to run; an interactive run adds the connections it opens to `options.plan.connections`.
+    var options: SessionOptions
     let directory: RunDirectory
     var manifest: RunManifest
     /// Parsed snapshot files by snapshot id: the trees the report compares, and the timeline's parts.
@@ -26,6 +27,12 @@ actor SessionRunner {
     var connections: [String: Connection] = [:]
     /// Set once the server is known to be dead, with the report of its death.
     var serverDeath: String?
+    /// The result of the last statement the last step ran, for an interactive run to show.
+    var lastQueryResult: QueryResult?
+    /// The steps an interactive run performed, in order, as plan steps (what `save-plan` writes).
+    var performedSteps: [Plan.Step] = []
+    /// Set when an interactive run starts finishing, so that the server's shutdown is not taken for a death.
+    var finishing = false
     let clock = ContinuousClock()
     let started: ContinuousClock.Instant
     let log: LogWriter

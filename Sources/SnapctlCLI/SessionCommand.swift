@@ -51,8 +51,8 @@ struct SessionCommand: AsyncParsableCommand {
 
     /// Loads the plan, resolving `sql_file:` relative to the plan file; errors are printed with their
     /// positions and end the command with exit 1.
-    static func loadPlan(_ path: String) throws(ExitCode) -> (plan: Plan, text: String) {
-        switch readPlan(path) {
+    static func loadPlan(_ path: String, requireSteps: Bool = true) throws(ExitCode) -> (plan: Plan, text: String) {
+        switch readPlan(path, requireSteps: requireSteps) {
         case .success(let loaded):
             for warning in loaded.warnings { printError(warning) }
             return (loaded.plan, loaded.text)
@@ -63,20 +63,27 @@ struct SessionCommand: AsyncParsableCommand {
     }
 
     /// The plan and its warnings, or every problem as `FILE:LINE:COLUMN: message` lines.
-    static func readPlan(_ path: String) -> Result<(plan: Plan, text: String, warnings: [String]), PlanLoadFailure> {
+    /// `requireSteps: false` for the REPL, which loads a plan for its setup.
+    static func readPlan(
+        _ path: String,
+        requireSteps: Bool = true
+    ) -> Result<(plan: Plan, text: String, warnings: [String]), PlanLoadFailure> {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
             return .failure(PlanLoadFailure(messages: ["cannot read the plan file \(path): \(reason)"]))
         }
         let text = String(decoding: data, as: UTF8.self)
         let directory = (path as NSString).deletingLastPathComponent
-        let options = Plan.LoadOptions(readFile: { relative in
-            let full = relative.hasPrefix("/") || directory.isEmpty ? relative : directory + "/" + relative
-            guard let contents = FileManager.default.contents(atPath: full) else {
-                throw PlanFileMissing(path: full)
+        let options = Plan.LoadOptions(
+            requireSteps: requireSteps,
+            readFile: { relative in
+                let full = relative.hasPrefix("/") || directory.isEmpty ? relative : directory + "/" + relative
+                guard let contents = FileManager.default.contents(atPath: full) else {
+                    throw PlanFileMissing(path: full)
+                }
+                return String(decoding: contents, as: UTF8.self)
             }
-            return String(decoding: contents, as: UTF8.self)
-        })
+        )
         do {
             let (plan, warnings) = try Plan.loadWithWarnings(yaml: text, fileName: path, options: options)
             return .success((plan, text, warnings.map(\.description)))

@@ -9,6 +9,7 @@ public struct Snapctl: AsyncParsableCommand {
         subcommands: [
             SessionCommand.self, ReportCommand.self, DoctorCommand.self, MonitorCommand.self, MassifCommand.self,
             BundleCommand.self, ReplayCommand.self, ExportCommand.self,
+            ReplCommand.self,
         ]
 
     )
