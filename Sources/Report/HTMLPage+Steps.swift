@@ -207,7 +207,8 @@ extension HTMLPage {
         guard let last = records.last(where: { $0.phase == .after || $0.phase == .snap }),
             let after = snapshots[last.id]
         else { return }
-        let first = records.first { $0.phase == .before || $0.phase == .snap }
+        var first = records.first { $0.phase == .before || $0.phase == .snap }
+        if step.kind == "snap", let own = first { first = RunReport.previousPoint(before: own, in: manifest) }
         let before = first.flatMap { $0.id == last.id ? nil : snapshots[$0.id] }
         guard treeStepIndexes.contains(step.index) else {
             out += "<p class=\"muted\">Allocation tree left out: this page draws the trees of "

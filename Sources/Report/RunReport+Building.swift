@@ -30,8 +30,13 @@ extension RunReport {
                 }
                 return text
             }
-            let first = records.first { $0.phase == .before || $0.phase == .snap }
+            var first = records.first { $0.phase == .before || $0.phase == .snap }
             let last = records.last { $0.phase == .after || $0.phase == .snap }
+            if step.kind == "snap", let own = first {
+                // A snap step is a point: its change is measured from the snapshot taken before it.
+                first = previousPoint(before: own, in: manifest)
+                report.since = first?.label
+            }
             report.before = first?.totalBytes
             report.after = last?.totalBytes
             report.duringPeak = records.filter { $0.phase == .during }.map(\.totalBytes).max()
@@ -111,6 +116,12 @@ extension RunReport {
             budgets: budgets,
             leaks: leaks
         )
+    }
+
+    /// The last snapshot taken before `record` that marks a point of the run (before, after, snap or
+    /// final; not the light `during` samples), or nil when `record` is the first.
+    static func previousPoint(before record: SnapshotRecord, in manifest: RunManifest) -> SnapshotRecord? {
+        manifest.snapshots.filter { $0.id < record.id && $0.phase != .during }.max { $0.id < $1.id }
     }
 
     init(

@@ -34,7 +34,9 @@ extension RunReport {
             out += "\n[\(step.index)] \(step.label) (\(step.kind)"
             if step.rounds > 1 { out += ", \(step.rounds) rounds" }
             out += "): \(step.outcome.rawValue)"
-            if let delta = step.delta { out += ", heap \(Self.signedBytes(delta))" }
+            if let delta = step.delta {
+                out += ", heap \(Self.signedBytes(delta))" + (step.since.map { " since '\($0)'" } ?? "")
+            }
             out += "\n"
             if let error = step.error { out += "    error: \(error)\n" }
             if let peak = step.duringPeak { out += "    peak while running: \(MassifRenderer.formatBytes(peak))\n" }

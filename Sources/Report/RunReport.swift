@@ -82,8 +82,12 @@ public struct StepReport: Sendable, Hashable, Codable {
     public var outcome: StepOutcome
     public var duration: Double?
     public var rounds: Int
-    /// Total bytes at the step's first snapshot (its before snapshot).
+    /// Total bytes at the step's first snapshot (its before snapshot). For a `snap` step, the snapshot
+    /// taken before it in the run (named by ``since``), so that `snap A`, SQL, `snap B` reports at B what
+    /// the SQL in between did.
     public var before: Int?
+    /// For a `snap` step: the label of the earlier snapshot its change is measured from.
+    public var since: String?
     /// Total bytes at the step's last snapshot (its after snapshot, or the last round's).
     public var after: Int?
     /// after minus before.
@@ -116,6 +120,7 @@ public struct StepReport: Sendable, Hashable, Codable {
         case memoryUsedAfter = "memory_used_after_B"
         case processlistBefore = "processlist_before_B"
         case processlistAfter = "processlist_after_B"
+        case since = "since_snapshot"
     }
 
     public init(index: Int, label: String, kind: String, outcome: StepOutcome) {
@@ -138,6 +143,7 @@ public struct StepReport: Sendable, Hashable, Codable {
         rounds = try container.decode(Int.self, forKey: .rounds)
         before = try container.decodeIfPresent(Int.self, forKey: .before)
         after = try container.decodeIfPresent(Int.self, forKey: .after)
+        since = try container.decodeIfPresent(String.self, forKey: .since)
         duringPeak = try container.decodeIfPresent(Int.self, forKey: .duringPeak)
         sites = try container.decode([Site].self, forKey: .sites)
         shrunk = try container.decode([Site].self, forKey: .shrunk)
@@ -158,6 +164,7 @@ public struct StepReport: Sendable, Hashable, Codable {
         try container.encode(rounds, forKey: .rounds)
         try container.encodeIfPresent(before, forKey: .before)
         try container.encodeIfPresent(after, forKey: .after)
+        try container.encodeIfPresent(since, forKey: .since)
         try container.encodeIfPresent(delta, forKey: .delta)
         try container.encodeIfPresent(duringPeak, forKey: .duringPeak)
         try container.encode(sites, forKey: .sites)

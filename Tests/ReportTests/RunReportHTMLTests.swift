@@ -201,9 +201,8 @@ import Testing
         #expect(html.contains("<div class=\"tree\" data-compared>"))
         #expect(html.contains("<details open><summary class=\"row\">"))
         #expect(html.contains("+5.7 MiB"))
-        // The snap step's tree is not compared with anything.
-        #expect(html.contains("<div class=\"tree\">"))
-        #expect(html.contains("Allocation tree at " + HTML.escape(Self.snapLabel) + "</h4>"))
+        // The snap step's tree is compared with the snapshot before it (the previous step's after).
+        #expect(html.contains("Allocation tree at " + HTML.escape(Self.snapLabel) + ", change since "))
     }
 
     @Test func aLongRunKeepsTheTreesOfTheStepsThatMatterMost() throws {

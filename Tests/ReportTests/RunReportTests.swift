@@ -77,6 +77,36 @@ import Testing
         return step
     }
 
+    @Test("a snap step reports the change since the snapshot before it, with its sites")
+    func snapStepsMeasureFromThePreviousSnapshot() throws {
+        var snapA = StepRecord(index: 1, label: "before-query", kind: "snap")
+        snapA.outcome = .ok
+        var snapB = StepRecord(index: 3, label: "after-query", kind: "snap")
+        snapB.outcome = .ok
+        var query = Self.step(2, "sql-2")
+        query.outcome = .ok
+        var manifest = Self.manifest(steps: [snapA, query, snapB], budgets: .init(maxGrowth: ["after-query": 1000]))
+        manifest.snapshots = [
+            Self.record(1, step: "before-query", phase: .snap, total: 1100),
+            Self.record(2, step: "after-query", phase: .snap, total: 9000),
+        ]
+        let report = RunReport.make(
+            manifest: manifest,
+            snapshots: [1: try Self.snapshot(sort: 100), 2: try Self.snapshot(sort: 8000)]
+        )
+        let first = try #require(report.steps.first)
+        #expect(first.since == nil)
+        #expect(first.delta == nil)
+        let after = try #require(report.steps.last)
+        #expect(after.since == "before-query")
+        #expect(after.before == 1100)
+        #expect(after.delta == 7900)
+        #expect(after.sites.first?.function == "filesort(THD*)")
+        #expect(report.budgets.first { $0.step == "after-query" }?.passed == false)
+        #expect(report.text().contains("[3] after-query (snap): ok, heap +7.7 KiB since 'before-query'"))
+        #expect(String(decoding: report.jsonData(), as: UTF8.self).contains("\"since_snapshot\" : \"before-query\""))
+    }
+
     @Test func namesTheFirstRealCallerOfTheGrowthAndChecksMaxGrowth() throws {
         var manifest = Self.manifest(
             steps: [Self.step(1, "sort")],
