@@ -27,7 +27,8 @@ enum Tools {
         _ executable: String,
         _ arguments: [String],
         environment: [String: String]? = nil,
-        directory: String? = nil
+        directory: String? = nil,
+        input: String? = nil
     ) throws -> Output {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("snapctl-out-\(UUID())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -39,7 +40,12 @@ enum Tools {
         process.arguments = arguments
         if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            _ = FileManager.default.createFile(atPath: scratch + "/stdin", contents: Data(input.utf8))
+            process.standardInput = FileHandle(forReadingAtPath: scratch + "/stdin")
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/stdout"))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/stderr"))
         try process.run()
@@ -60,9 +66,10 @@ enum Tools {
     static func snapctl(
         _ arguments: [String],
         environment: [String: String]? = nil,
-        directory: String? = nil
+        directory: String? = nil,
+        input: String? = nil
     ) throws -> Output {
-        try capture(snapctl, arguments, environment: environment, directory: directory)
+        try capture(snapctl, arguments, environment: environment, directory: directory, input: input)
     }
 }
 
