@@ -1,3 +1,5 @@
+import Plan
+
 /// Turns lines typed at the prompt into commands and SQL statements.
 ///
 /// A line whose first word is a command is a command. Otherwise it is SQL, gathered until `;` ends it (a

@@ -1,3 +1,5 @@
+import Plan
+
 /// One REPL command, parsed: what the user asked for, with its arguments checked.
 public enum ReplRequest: Sendable, Hashable {
     case snap(label: String, light: Bool)

@@ -1,3 +1,4 @@
+import Plan
 import RunRecord
 
 /// Finds snapshots by the labels `snaps` lists.

@@ -1,10 +1,11 @@
-/// Edit distances for "did you mean" suggestions at the prompt.
+/// Edit distances for "did you mean" suggestions: plan keys (``Suggestion``) and the REPL's commands and
+/// labels share this one implementation.
 public enum EditDistance {
     /// The optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours,
-    /// ignoring case.
-    public static func distance(_ lhs: String, _ rhs: String) -> Int {
-        let a = Array(lhs.lowercased())
-        let b = Array(rhs.lowercased())
+    /// ignoring case unless `ignoringCase` is false.
+    public static func distance(_ lhs: String, _ rhs: String, ignoringCase: Bool = true) -> Int {
+        let a = Array(ignoringCase ? lhs.lowercased() : lhs)
+        let b = Array(ignoringCase ? rhs.lowercased() : rhs)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
