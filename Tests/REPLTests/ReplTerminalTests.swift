@@ -111,8 +111,15 @@ final class TmuxTerminal: Sendable {
     }
 
     /// Ends the tmux server; a REPL still running gets SIGHUP from it, as from a closed terminal window.
+    /// Stops the tmux server and waits (up to 10 s) until its process is gone: `kill-server` returns
+    /// before the server has exited, and a test that checks for leftovers right after would see it.
     func close() {
         _ = try? Self.tmux(["-L", socket, "kill-server"])
+        var waits = 0
+        while waits < 200 && !ReplChecks.processesMentioning("-L \(socket) ").isEmpty {
+            usleep(50_000)
+            waits += 1
+        }
         unlink("/tmp/tmux-\(getuid())/\(socket)")
     }
 
