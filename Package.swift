@@ -107,6 +107,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "EngineTests",
+            dependencies: ["Session", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "GDBRemote"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SessionTests",
             dependencies: [
                 "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind",

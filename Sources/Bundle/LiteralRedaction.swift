@@ -1,5 +1,4 @@
 import Foundation
-import Massif
 import Plan
 import Report
 import RunRecord
@@ -88,17 +87,12 @@ public enum LiteralRedaction {
         }
 
         // The reports quote error messages and statements: render them again from the redacted record.
-        var trees: [Int: Snapshot] = [:]
-        for record in manifest.snapshots {
-            if let bytes = files[record.file], let parsed = try? MassifFile.parse(bytes, fileName: record.file) {
-                trees[record.id] = parsed.snapshots.last
-            }
-        }
-        let report = RunReport.make(manifest: manifest, snapshots: trees)
+        let run = LoadedRun.assemble(manifest: manifest) { files[$0] }
+        let report = run.report()
         files[RunLayout.reportText] = Array(report.text().utf8)
         files[RunLayout.reportJSON] = [UInt8](report.jsonData())
         if files[RunLayout.reportHTML] != nil {
-            files[RunLayout.reportHTML] = Array(report.html(manifest: manifest, snapshots: trees).utf8)
+            files[RunLayout.reportHTML] = Array(run.html(report).utf8)
         }
         return (files, manifest, report)
     }

@@ -8,7 +8,7 @@ import Musl
 /// debug file (GNU build-id note and `.gnu_debuglink`).
 ///
 /// Massif names a frame only if valgrind finds a symbol for it; a stripped `mariadbd` without its
-/// debug file shows about half of the frames as `???` (reference section G).
+/// debug file shows about half of the frames as `???` (docs/architecture.md, "Valgrind, vgdb and MariaDB").
 public struct ELFSymbols: Sendable, Hashable, Codable {
     /// The binary has a `.symtab` section (it is not stripped).
     public var hasSymbolTable: Bool

@@ -99,7 +99,7 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
 
     /// The server's options for a private, socket-only server in `layout`.
     ///
-    /// Workarounds from reference section G: `--innodb-use-native-aio=0` below valgrind 3.23 (MariaDB
+    /// Workarounds (docs/architecture.md, "Valgrind, vgdb and MariaDB"): `--innodb-use-native-aio=0` below valgrind 3.23 (MariaDB
     /// otherwise hangs in io_uring); a small `innodb-buffer-pool-size-max` (MariaDB otherwise reserves
     /// 8 TiB of address space and aborts under valgrind), given with `--loose-` so that releases without
     /// the option only warn. MySQL also gets `--mysqlx=OFF` (no X protocol port or `/tmp` socket) and

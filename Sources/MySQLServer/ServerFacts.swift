@@ -32,24 +32,9 @@ public struct MemoryEnvelope: Sendable, Hashable, Codable {
     }
 }
 
-/// Memory the server reports for one connection (MariaDB's `information_schema.PROCESSLIST.MEMORY_USED`).
-public struct ProcesslistMemory: Sendable, Hashable, Codable {
-    public var id: UInt64
-    public var user: String
-    public var command: String
-    public var memoryUsed: UInt64
-
-    /// Creates a row.
-    public init(id: UInt64, user: String, command: String, memoryUsed: UInt64) {
-        self.id = id
-        self.user = user
-        self.command = command
-        self.memoryUsed = memoryUsed
-    }
-}
-
-/// What the run record keeps about the server: version, memory variables, the server's own memory
-/// counters and the configured envelope.
+/// What the run record keeps about the server at start: version, memory variables and the configured
+/// envelope. The counters that change while a run goes on (`Memory_used`, the process list) are read at
+/// each snapshot by the session, in one place, and recorded as `ServerCounters`.
 public struct ServerFacts: Sendable, Hashable, Codable {
     /// Global buffers, allocated once per server.
     public static let globalBufferVariables = [
@@ -72,10 +57,6 @@ public struct ServerFacts: Sendable, Hashable, Codable {
     public var flavor: ServerFlavor
     /// The memory variables the server has (a flavour lacking one, e.g. MySQL's aria, leaves it out).
     public var variables: [String: UInt64]
-    /// MariaDB's global `Memory_used` status; `nil` on servers without it.
-    public var memoryUsed: UInt64?
-    /// MariaDB's `PROCESSLIST.MEMORY_USED` per connection; `nil` on servers without the column.
-    public var processlist: [ProcesslistMemory]?
     /// The configured memory envelope.
     public var envelope: MemoryEnvelope
 
@@ -84,22 +65,17 @@ public struct ServerFacts: Sendable, Hashable, Codable {
         version: String,
         versionComment: String?,
         flavor: ServerFlavor,
-        variables: [String: UInt64],
-        memoryUsed: UInt64?,
-        processlist: [ProcesslistMemory]?
+        variables: [String: UInt64]
     ) {
         self.version = version
         self.versionComment = versionComment
         self.flavor = flavor
         self.variables = variables
-        self.memoryUsed = memoryUsed
-        self.processlist = processlist
         self.envelope = MemoryEnvelope(variables: variables)
     }
 
-    /// Reads the facts over `connection`. Counters a flavour does not have become `nil`; other SQL
-    /// errors are thrown.
-    public static func read(from connection: Connection) async throws(ServerError) -> ServerFacts {
+    /// Reads the facts over `connection`; SQL errors are thrown.
+    public static func read(from connection: any SQLSession) async throws(ServerError) -> ServerFacts {
         let identity = try await connection.execute("SELECT VERSION(), @@version_comment")
         let version = identity.rows.first?[0] ?? ""
         let comment = identity.rows.first?[1] ?? nil
@@ -109,29 +85,11 @@ public struct ServerFacts: Sendable, Hashable, Codable {
         for row in shown.rows where row.count >= 2 {
             if let name = row[0], let text = row[1], let value = UInt64(text) { variables[name.lowercased()] = value }
         }
-        let status = try await connection.execute("SHOW GLOBAL STATUS LIKE 'Memory_used'")
-        let memoryUsed = status.rows.first.flatMap { $0.count >= 2 ? $0[1] : nil }.flatMap { UInt64($0) }
-        var processlist: [ProcesslistMemory]?
-        do {
-            let rows = try await connection.execute(
-                "SELECT ID, USER, COMMAND, MEMORY_USED FROM information_schema.PROCESSLIST ORDER BY ID"
-            )
-            processlist = rows.rows.compactMap { row in
-                guard row.count == 4, let id = row[0].flatMap({ UInt64($0) }),
-                    let memory = row[3].flatMap({ UInt64($0) })
-                else { return nil }
-                return ProcesslistMemory(id: id, user: row[1] ?? "", command: row[2] ?? "", memoryUsed: memory)
-            }
-        } catch .sql(let error) where error.code == 1054 {
-            processlist = nil  // ER_BAD_FIELD_ERROR: MySQL has no MEMORY_USED column.
-        }
         return ServerFacts(
             version: version,
             versionComment: comment,
             flavor: (version + " " + (comment ?? "")).lowercased().contains("mariadb") ? .mariadb : .mysql,
-            variables: variables,
-            memoryUsed: memoryUsed,
-            processlist: processlist
+            variables: variables
         )
     }
 }

@@ -38,7 +38,7 @@ public enum Repl {
     /// Starts the server, reads commands until `quit`, end of input or SIGTERM, and finalises the run
     /// directory as a session does.
     ///
-    /// - Returns: the exit status (DESIGN.md, "Exit codes"): 0 when the REPL ended normally, 3 when a
+    /// - Returns: the exit status (docs/architecture.md, "Exit codes"): 0 when the REPL ended normally, 3 when a
     ///   plan step's budget was exceeded, 4 when the server died, 130 for SIGTERM or SIGHUP, and the
     ///   session's start statuses (1, 2, 4) when the server could not be started.
     public static func run(_ configuration: ReplConfiguration) async -> Int32 {

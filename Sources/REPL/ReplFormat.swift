@@ -14,7 +14,9 @@ public enum ReplFormat {
             + leftPad("change", 13) + leftPad("time", 9) + "\n"
         var previous: Int?
         for snapshot in snapshots {
-            out += pad(String(snapshot.id), 4) + " " + pad(snapshot.label, labelWidth) + "  " + pad(snapshot.kind, 8)
+            out +=
+                pad(String(snapshot.id), 4) + " " + pad(snapshot.label, labelWidth) + "  "
+                + pad(snapshot.kind.rawValue, 8)
             out += leftPad(MassifRenderer.formatBytes(snapshot.totalBytes), 12)
             out += leftPad(previous.map { signedBytes(snapshot.totalBytes - $0) } ?? "-", 13)
             out += leftPad(seconds(snapshot.time), 9) + "\n"
@@ -45,7 +47,7 @@ public enum ReplFormat {
         out += " (\(signedBytes(diff.total.delta)))"
         out += "; heap \(signedBytes(diff.heap.delta)), extra \(signedBytes(diff.extra.delta))\n"
         if diff.isTotalsOnly {
-            let light = [before, after].filter { $0.kind == "light" }.map { "'\($0.label)'" }
+            let light = [before, after].filter { $0.kind == .light }.map { "'\($0.label)'" }
             out += "no call sites: \(light.joined(separator: " and ")) "
             out += light.count == 1 ? "is a light snapshot (totals only)\n" : "are light snapshots (totals only)\n"
             return out

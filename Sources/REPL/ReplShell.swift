@@ -225,7 +225,7 @@ actor ReplShell {
             }
             record = found
         } else {
-            guard let latest = snapshots.last(where: { $0.kind == "detailed" }) else {
+            guard let latest = snapshots.last(where: { $0.kind == .detailed }) else {
                 output.error("no detailed snapshot yet (snap LABEL takes one)")
                 return
             }

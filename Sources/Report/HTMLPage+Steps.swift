@@ -18,7 +18,7 @@ extension HTMLPage {
         let alarm = !step.outcome.isSuccess || budget?.passed == false || leak?.flagged == true
         out += "<section class=\"step\(alarm ? " alarm" : "")\" id=\"step-\(step.index)\">\n<div class=\"step-head\">"
         out += "<h3>[\(step.index)] \(HTML.escape(step.label))</h3>\(HTMLPage.outcomeBadge(step.outcome))"
-        var about = [step.kind]
+        var about = [step.kind.rawValue]
         if let connection = record?.connection { about.append("on \(connection)") }
         if let connections = record?.parallelConnections { about.append("\(connections) connections at once") }
         if let record, record.repeat > 1 { about.append("\(step.rounds) of \(record.repeat) rounds") }
@@ -128,7 +128,7 @@ extension HTMLPage {
     /// The sites that grew and shrank as horizontal bars on one scale, callers under each name.
     mutating func sites(_ step: StepReport) {
         guard !step.sites.isEmpty || !step.shrunk.isEmpty else {
-            if step.before != nil && step.after != nil && step.kind != "snap" {
+            if step.before != nil && step.after != nil && step.kind != .snap {
                 out += "<p class=\"muted\">No call paths: a light or missing snapshot at either end of the step.</p>\n"
             }
             return
@@ -208,7 +208,7 @@ extension HTMLPage {
             let after = snapshots[last.id]
         else { return }
         var first = records.first { $0.phase == .before || $0.phase == .snap }
-        if step.kind == "snap", let own = first { first = RunReport.previousPoint(before: own, in: manifest) }
+        if step.kind == .snap, let own = first { first = RunReport.previousPoint(before: own, in: manifest) }
         let before = first.flatMap { $0.id == last.id ? nil : snapshots[$0.id] }
         guard treeStepIndexes.contains(step.index) else {
             out += "<p class=\"muted\">Allocation tree left out: this page draws the trees of "

@@ -32,7 +32,7 @@ extension RunReport {
             }
             var first = records.first { $0.phase == .before || $0.phase == .snap }
             let last = records.last { $0.phase == .after || $0.phase == .snap }
-            if step.kind == "snap", let own = first {
+            if step.kind == .snap, let own = first {
                 // A snap step is a point: its change is measured from the snapshot taken before it.
                 first = previousPoint(before: own, in: manifest)
                 report.since = first?.label

@@ -275,7 +275,7 @@ struct HTMLPage {
             out += "<tr\(alarm ? " class=\"alarm\"" : "")>"
             out += "<td class=\"num\" data-value=\"\(step.index)\">\(step.index)</td>"
             out += "<td class=\"label\"><a href=\"#step-\(step.index)\">\(HTML.escape(step.label))</a></td>"
-            var kind = step.kind
+            var kind = step.kind.rawValue
             if step.rounds > 1 || (record?.repeat ?? 1) > 1 { kind += " ×\(max(step.rounds, record?.repeat ?? 1))" }
             if let connections = record?.parallelConnections { kind += " ×\(connections) connections" }
             out += "<td class=\"nowrap\">\(HTML.escape(kind))</td>"

@@ -78,7 +78,7 @@ public struct RunReport: Sendable, Hashable, Codable {
 public struct StepReport: Sendable, Hashable, Codable {
     public var index: Int
     public var label: String
-    public var kind: String
+    public var kind: StepKind
     public var outcome: StepOutcome
     public var duration: Double?
     public var rounds: Int
@@ -123,7 +123,7 @@ public struct StepReport: Sendable, Hashable, Codable {
         case since = "since_snapshot"
     }
 
-    public init(index: Int, label: String, kind: String, outcome: StepOutcome) {
+    public init(index: Int, label: String, kind: StepKind, outcome: StepOutcome) {
         self.index = index
         self.label = label
         self.kind = kind
@@ -137,7 +137,7 @@ public struct StepReport: Sendable, Hashable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         index = try container.decode(Int.self, forKey: .index)
         label = try container.decode(String.self, forKey: .label)
-        kind = try container.decode(String.self, forKey: .kind)
+        kind = try container.decode(StepKind.self, forKey: .kind)
         outcome = try container.decode(StepOutcome.self, forKey: .outcome)
         duration = try container.decodeIfPresent(Double.self, forKey: .duration)
         rounds = try container.decode(Int.self, forKey: .rounds)

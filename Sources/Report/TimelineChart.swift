@@ -73,7 +73,7 @@ struct TimelineChart: Sendable {
                 label: record.label,
                 step: record.step,
                 phase: record.phase,
-                light: record.kind != "detailed",
+                light: record.kind != .detailed,
                 time: record.time,
                 heap: record.heapBytes,
                 extra: record.extraBytes,

@@ -1,4 +1,4 @@
-/// Names of the files in a run directory (DESIGN.md, "Run directory"), relative to it.
+/// Names of the files in a run directory (docs/architecture.md, "The run directory"), relative to it.
 ///
 /// Writers and readers take every name from here so that the layout is defined once.
 public enum RunLayout {

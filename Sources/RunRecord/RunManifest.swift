@@ -197,7 +197,7 @@ extension RunManifest {
     /// How the run ended.
     public struct Outcome: Sendable, Hashable, Codable {
         public var status: RunStatus
-        /// The process exit status snapctl chose (DESIGN.md, "Exit codes").
+        /// The process exit status snapctl chose (docs/architecture.md, "Exit codes").
         public var exitCode: Int32?
         /// What happened, for humans; `nil` for a clean run.
         public var message: String?

@@ -11,7 +11,7 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
     /// The file, relative to the run directory (`snapshots/0007-before-sort.massif`).
     public var file: String
     /// `detailed` (with a heap tree) or `light` (totals only).
-    public var kind: String
+    public var kind: SnapshotKind
     /// Seconds from the start of the run.
     public var time: Double
     /// Massif's time stamp of the snapshot, in the run's time unit.
@@ -55,7 +55,7 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
         phase: SnapshotPhase,
         round: Int? = nil,
         file: String,
-        kind: String,
+        kind: SnapshotKind,
         time: Double,
         massifTime: Int,
         heapBytes: Int,
@@ -100,7 +100,7 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
         phase = try container.decode(SnapshotPhase.self, forKey: .phase)
         round = try container.decodeIfPresent(Int.self, forKey: .round)
         file = try container.decode(String.self, forKey: .file)
-        kind = try container.decode(String.self, forKey: .kind)
+        kind = try container.decode(SnapshotKind.self, forKey: .kind)
         time = try container.decode(Double.self, forKey: .time)
         massifTime = try container.decode(Int.self, forKey: .massifTime)
         heapBytes = try container.decode(Int.self, forKey: .heapBytes)

@@ -4,7 +4,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var index: Int
     public var label: String
     /// The plan key of the step's kind: `sql`, `sql_file`, `snap`, `sleep`, `shell`, `parallel`.
-    public var kind: String
+    public var kind: StepKind
     /// The connection the step ran on, for SQL steps.
     public var connection: String?
     /// The statements run (for `sql`, `sql_file` and `parallel`).
@@ -37,7 +37,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public init(
         index: Int,
         label: String,
-        kind: String,
+        kind: StepKind,
         connection: String? = nil,
         sql: [String]? = nil,
         file: String? = nil,

@@ -11,23 +11,29 @@ import RunRecord
 /// Calls are made one at a time by one caller. Cancelling the calling task stops a running statement with
 /// `KILL QUERY` through the observer connection, as Ctrl-C does in a session; the run goes on.
 public final class InteractiveSession: Sendable {
-    let runner: SessionRunner
+    let engine: SessionEngine
+    let live: LiveRun
+    let state: InteractiveState
     /// The run directory (absolute path).
     public let runDirectory: String
     /// The loaded plan's steps, which ``runPlanStep(_:)`` runs by label.
     public let planSteps: [Plan.Step]
 
-    init(runner: SessionRunner, runDirectory: String, planSteps: [Plan.Step]) {
-        self.runner = runner
+    init(engine: SessionEngine, live: LiveRun, state: InteractiveState, runDirectory: String, planSteps: [Plan.Step]) {
+        self.engine = engine
+        self.live = live
+        self.state = state
         self.runDirectory = runDirectory
         self.planSteps = planSteps
     }
+
+    var recorder: RunRecorder { engine.recorder }
 
     /// How ``start(_:)`` went: a live session, or a start that failed and was finalised.
     public enum Start: Sendable {
         case ready(InteractiveSession)
         /// The server could not be started (or attached to); the run directory is finalised and the
-        /// result carries the exit status (DESIGN.md, "Exit codes").
+        /// result carries the exit status (docs/architecture.md, "Exit codes").
         case failed(SessionResult)
     }
 
@@ -37,11 +43,50 @@ public final class InteractiveSession: Sendable {
     /// - Throws: ``SessionError`` only for a run directory that cannot be used.
     public static func start(_ options: SessionOptions) async throws(SessionError) -> Start {
         let directory = try RunDirectory.prepare(options.runDirectory)
-        let runner = SessionRunner(options: options, directory: directory)
-        if let ending = await runner.startInteractive() {
-            return .failed(await Task { await runner.finalise(ending) }.value)
+        let engine = SessionEngine(options: options, directory: directory, effects: options.effects)
+        let recorder = engine.recorder
+        // Steps are recorded as they are done; budgets of the plan's steps apply only to those run.
+        await recorder.resetSteps()
+        recorder.log.write("snapctl repl \(options.planSource) -> \(directory.path)")
+        let state = InteractiveState(plan: options.plan, recorder: recorder)
+        await state.writePerformedPlan(connections: options.plan.connections)
+        await recorder.persist()
+        recorder.emit(.runDirectory(directory.path))
+        if let ending = await engine.start() {
+            return .failed(await Task { await engine.finalise(ending) }.value)
         }
-        return .ready(InteractiveSession(runner: runner, runDirectory: directory.path, planSteps: options.plan.steps))
+        guard let live = await engine.live else {
+            let ending = Ending(status: .startFailed, message: "no server", exitCode: 4)
+            return .failed(await Task { await engine.finalise(ending) }.value)
+        }
+        return .ready(
+            InteractiveSession(
+                engine: engine,
+                live: live,
+                state: state,
+                runDirectory: directory.path,
+                planSteps: options.plan.steps
+            )
+        )
+    }
+
+    /// Runs one step as a scripted run does, appends it to the record and remembers it for the saved plan.
+    func perform(_ step: Plan.Step) async -> InteractiveStep {
+        let planned = StepRecord(
+            planned: step,
+            index: await recorder.manifest.steps.count + 1,
+            connection: await live.executor.declaration(for: step)?.name
+        )
+        let position = await recorder.appendStep(planned, maxGrowth: step.maxGrowth?.bytes)
+        let result = await engine.perform(step, as: planned, at: position, of: planned.index)
+        await state.performed(step)
+        await recorder.persist()
+        return InteractiveStep(
+            record: result.record,
+            snapshots: result.snapshots,
+            result: result.queryResult,
+            topSite: result.topSite
+        )
     }
 
     // MARK: Actions
@@ -53,11 +98,11 @@ public final class InteractiveSession: Sendable {
     ) async -> Result<
         InteractiveStep, InteractiveError
     > {
-        if let death = await runner.serverDeath { return .failure(.serverGone(death)) }
-        if let problem = await runner.labelProblem(label) { return .failure(.badLabel(problem)) }
+        if let death = live.watch.death { return .failure(.serverGone(death)) }
+        if let problem = await state.labelProblem(label) { return .failure(.badLabel(problem)) }
         let step = Plan.Step(label: label, kind: .snap, snapshots: .uniform(kind == .light ? .light : .none))
-        let done = await runner.runInteractive(step)
-        if done.snapshots.isEmpty, let death = await runner.serverDeath { return .failure(.serverGone(death)) }
+        let done = await perform(step)
+        if done.snapshots.isEmpty, let death = live.watch.death { return .failure(.serverGone(death)) }
         return .success(done)
     }
 
@@ -71,20 +116,20 @@ public final class InteractiveSession: Sendable {
     ) async -> Result<
         InteractiveStep, InteractiveError
     > {
-        if let death = await runner.serverDeath { return .failure(.serverGone(death)) }
-        let plan = await runner.plan
-        let name = connection ?? plan.connections.first?.name
-        guard let name, plan.connections.contains(where: { $0.name == name }) else {
-            return .failure(.unknownConnection(name: connection ?? "", known: plan.connections.map(\.name)))
+        if let death = live.watch.death { return .failure(.serverGone(death)) }
+        let connections = await live.executor.declared
+        let name = connection ?? connections.first?.name
+        guard let name, connections.contains(where: { $0.name == name }) else {
+            return .failure(.unknownConnection(name: connection ?? "", known: connections.map(\.name)))
         }
-        let label = await runner.freeLabel("sql-\(await runner.manifest.steps.count + 1)")
+        let label = await state.freeLabel("sql-\(await recorder.manifest.steps.count + 1)")
         let step = Plan.Step(
             label: label,
             kind: .sql(statements: [statement]),
             snapshots: .uniform(.none),
-            connection: name == plan.connections.first?.name ? nil : name
+            connection: name == connections.first?.name ? nil : name
         )
-        return .success(await runner.runInteractive(step))
+        return .success(await perform(step))
     }
 
     /// Runs the loaded plan's step `label` with its snapshots, exactly as a session runs it. A step run a
@@ -93,66 +138,107 @@ public final class InteractiveSession: Sendable {
         guard let found = planSteps.first(where: { $0.label == label }) else {
             return .failure(.noSuchStep(label: label, known: planSteps.map(\.label)))
         }
-        if let death = await runner.serverDeath { return .failure(.serverGone(death)) }
+        if let death = live.watch.death { return .failure(.serverGone(death)) }
         var step = found
-        step.label = await runner.freeLabel(label)
-        return .success(await runner.runInteractive(step))
+        step.label = await state.freeLabel(label)
+        return .success(await perform(step))
     }
 
     /// Opens connection `name` as `user` on `database`, and declares it for later statements and the saved
     /// plan. With neither given, a connection the plan declares is opened as declared; else `root`.
     public func connect(name: String, user: String?, database: String?) async -> InteractiveError? {
-        let declared = await runner.plan.connections.first { $0.name == name }
+        let declared = await live.executor.declared.first { $0.name == name }
         var connection = Plan.Connection(name: name, user: user ?? Plan.Connection.defaultUser, database: database)
         if user == nil && database == nil, let declared { connection = declared }
-        return await runner.declareConnection(connection)
+        if let death = live.watch.death { return .serverGone(death) }
+        if declared != nil, await live.executor.isOpen(name) { return .connectionExists(name: name) }
+        switch await live.executor.declare(connection) {
+        case .success:
+            recorder.log.write(
+                "connection '\(connection.name)' as \(connection.user)"
+                    + (connection.database.map { " on database \($0)" } ?? "")
+            )
+            await recorder.persist()
+            return nil
+        case .failure(let failure):
+            if await live.watch.check(), let death = live.watch.death { return .serverGone(death) }
+            return .connectFailed(
+                name: connection.name,
+                message: failure.execution.error?.message ?? "the connection could not be opened"
+            )
+        }
     }
 
     /// Sends a raw monitor command (`v.info stats`, `detailed_snapshot /abs/path`) and returns its output.
     public func monitor(_ command: String) async -> Result<String, InteractiveError> {
-        await runner.monitorCommand(command)
+        if let death = live.watch.death { return .failure(.serverGone(death)) }
+        recorder.log.write("monitor \(command)")
+        switch await live.snapshotter.command(command) {
+        case .success(let output):
+            // A command such as `v.kill` may end the server.
+            if await live.watch.check(), let death = live.watch.death { return .failure(.serverGone(death)) }
+            return .success(output)
+        case .failure(let error):
+            if case .processEnded = error {
+                if await !live.watch.check() { live.watch.markDead(error.description) }
+                return .failure(.serverGone(live.watch.death ?? error.description))
+            }
+            return .failure(.monitorFailed(error.description))
+        }
     }
 
     /// Reads `Memory_used`, the process list's `MEMORY_USED` and whatever else the plan observes.
     public func counters() async -> Result<ServerCounters, InteractiveError> {
-        await runner.interactiveCounters()
+        if let death = live.watch.death { return .failure(.serverGone(death)) }
+        var observables = live.snapshotter.observe
+        for wanted in [Plan.Observable.memoryUsed, .processlist] where !observables.contains(wanted) {
+            observables.append(wanted)
+        }
+        guard let counters = await live.snapshotter.readCounters(observables) else {
+            return .failure(.countersFailed("no observer connection"))
+        }
+        if counters.memoryUsed == nil && counters.processlist == nil, let problem = counters.error {
+            if await live.watch.check(), let death = live.watch.death { return .failure(.serverGone(death)) }
+            return .failure(.countersFailed(problem))
+        }
+        return .success(counters)
     }
 
     // MARK: What has been recorded
 
     /// The manifest as it stands.
     public var manifest: RunManifest {
-        get async { await runner.manifest }
+        get async { await recorder.manifest }
     }
 
     /// The declared connections, the first being the default.
     public var connections: [Plan.Connection] {
-        get async { await runner.plan.connections }
+        get async { await live.executor.declared }
     }
 
     /// The parsed snapshot (with its heap tree when detailed) of snapshot `id`.
     public func snapshotTree(id: Int) async -> Massif.Snapshot? {
-        await runner.snapshotTree(id: id)
+        await recorder.tree(id: id)
     }
 
     /// The report of the run so far.
     public func report() async -> RunReport {
-        await runner.currentReport()
+        await recorder.loaded().report()
     }
 
     /// What was done as a plan, and the labels of steps left out of it (see ``InteractiveError``).
     public func performedPlan() async -> (plan: Plan, leftOut: [String]) {
-        await runner.performedPlan()
+        await state.performedPlan(connections: await live.executor.declared)
     }
 
     /// Why the server is gone, once it is.
     public var serverDeath: String? {
-        get async { await runner.serverDeath }
+        get async { live.watch.death }
     }
 
     /// Waits until the server dies and returns why; `nil` when the run finishes first.
     public func waitForServerDeath() async -> String? {
-        await runner.watchForDeath()
+        await live.watch.waitForDeath()
     }
 
     // MARK: Ending
@@ -162,12 +248,130 @@ public final class InteractiveSession: Sendable {
     ///
     /// - Parameter interrupted: a signal ended the run (status `interrupted`, exit 130).
     public func finish(interrupted: Bool = false) async -> SessionResult {
-        let runner = self.runner
+        let (engine, live, state) = (self.engine, self.live, self.state)
         // In a task of its own, so that a cancelled caller still gets a complete record and a stopped server.
         return await Task {
-            let ending = await runner.finishInteractive(interrupted: interrupted)
-            return await runner.finalise(ending)
+            live.watch.finish()
+            var ending: Ending
+            let died = await live.watch.check()
+            if interrupted {
+                ending = Ending(status: .interrupted, message: "interrupted (SIGTERM or SIGHUP)")
+            } else if died {
+                ending = Ending(status: .serverDied, message: live.watch.death ?? "the server died")
+            } else {
+                _ = await live.snapshotter.take(step: "end", phase: .final, round: nil, kind: .detailed)
+                ending = Ending(status: .completed)
+                if let death = live.watch.death { ending = Ending(status: .serverDied, message: death) }
+            }
+            await state.writePerformedPlan(connections: await live.executor.declared)
+            return await engine.finalise(ending)
         }.value
+    }
+}
+
+/// What only an interactive run keeps: the steps it performed (what `save-plan` writes) and the rules
+/// for the labels of new steps.
+actor InteractiveState {
+    /// The loaded plan: its setup goes into the saved plan.
+    let loaded: Plan
+    private var performedSteps: [Plan.Step] = []
+    let recorder: RunRecorder
+
+    init(plan: Plan, recorder: RunRecorder) {
+        self.loaded = plan
+        self.recorder = recorder
+    }
+
+    func performed(_ step: Plan.Step) { performedSteps.append(step) }
+
+    /// Why `label` cannot name a new step, or `nil` when it can.
+    ///
+    /// Labels name snapshots (`diff before-x after-x`) and files, so a new label must not be taken by a
+    /// step or a snapshot, nor make snapshot labels that are (`x` makes `before-x` and `after-x`).
+    func labelProblem(_ label: String) async -> String? {
+        Self.labelProblem(label, taken: Self.takenLabels(await recorder.manifest))
+    }
+
+    static func labelProblem(_ label: String, taken: Set<String>) -> String? {
+        if label.isEmpty { return "a label cannot be empty" }
+        let replaced = SnapshotLabel.replacedCharacters(in: label)
+        if !replaced.isEmpty {
+            let shown = replaced.map { "'\($0)'" }.joined(separator: ", ")
+            return "label '\(label)' has characters a file name cannot have (\(shown)); "
+                + "use letters, digits, '.', '_' and '-'"
+        }
+        for candidate in [label, "before-" + label, "after-" + label] where taken.contains(candidate) {
+            return candidate == label
+                ? "label '\(label)' is already used; choose another (`snaps` lists the labels)"
+                : "label '\(label)' would make the snapshot label '\(candidate)', which is already used; choose another"
+        }
+        return nil
+    }
+
+    /// Every label a new step must not reuse: steps, snapshots, and the final snapshot's.
+    static func takenLabels(_ manifest: RunManifest) -> Set<String> {
+        var taken: Set<String> = ["end", "final"]
+        for step in manifest.steps { taken.insert(step.label) }
+        for snapshot in manifest.snapshots { taken.insert(snapshot.label) }
+        return taken
+    }
+
+    /// `base` when it is free, else `base-2`, `base-3`, ...
+    func freeLabel(_ base: String) async -> String {
+        let taken = Self.takenLabels(await recorder.manifest)
+        if Self.labelProblem(base, taken: taken) == nil { return base }
+        var number = 2
+        while Self.labelProblem("\(base)-\(number)", taken: taken) != nil { number += 1 }
+        return "\(base)-\(number)"
+    }
+
+    /// What was done, as a plan `snapctl session` replays: the loaded plan's setup and connections (with
+    /// those opened since), and the performed steps that can be replayed. A statement that failed with a
+    /// server error is kept with `expect: {error: CODE}`; steps that were interrupted, timed out, failed
+    /// otherwise or met a dead server are left out and named.
+    func performedPlan(connections: [Plan.Connection]) async -> (plan: Plan, leftOut: [String]) {
+        var plan = loaded
+        plan.connections = connections
+        return Self.performedPlan(plan, steps: performedSteps, records: await recorder.manifest.steps)
+    }
+
+    static func performedPlan(
+        _ loaded: Plan,
+        steps: [Plan.Step],
+        records: [StepRecord]
+    ) -> (
+        plan: Plan, leftOut: [String]
+    ) {
+        var plan = loaded
+        plan.steps = []
+        var leftOut: [String] = []
+        for (step, record) in zip(steps, records) {
+            switch record.outcome {
+            case .ok, .expectedError:
+                plan.steps.append(step)
+            case .failed:
+                if case .sql = step.kind, step.expect == nil, let code = record.error?.code, code > 0 {
+                    var expecting = step
+                    expecting.expect = Plan.Expectation(error: .code(Int(code)))
+                    plan.steps.append(expecting)
+                } else {
+                    leftOut.append(record.label)
+                }
+            case .timedOut, .serverDied, .interrupted, .notRun:
+                leftOut.append(record.label)
+            }
+        }
+        return (plan.inliningSQLFiles(), leftOut)
+    }
+
+    /// Writes what was done to `RUN/plan.yaml`, so that the run can be bundled and replayed.
+    func writePerformedPlan(connections: [Plan.Connection]) async {
+        do {
+            let text = try await performedPlan(connections: connections).plan.yaml()
+            if let problem = recorder.directory.write(RunLayout.planFile, text: text) { await recorder.warn(problem) }
+        } catch {
+            await recorder.warn("\(RunLayout.planFile) could not be written: \(error)")
+        }
     }
 }
 

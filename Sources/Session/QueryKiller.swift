@@ -10,9 +10,9 @@ import Synchronization
 final class QueryKiller: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let threadID: UInt64
-    private let observer: Connection
+    private let observer: any SQLSession
 
-    init(threadID: UInt64, observer: Connection) {
+    init(threadID: UInt64, observer: any SQLSession) {
         self.threadID = threadID
         self.observer = observer
     }
@@ -40,8 +40,8 @@ final class QueryKiller: Sendable {
     /// - Returns: the result, and whether the deadline or a cancellation stopped it.
     static func execute(
         _ statement: String,
-        on connection: Connection,
-        observer: Connection,
+        on connection: any SQLSession,
+        observer: any SQLSession,
         deadline: ContinuousClock.Instant?
     ) async -> (Result<QueryResult, ServerError>, timedOut: Bool, interrupted: Bool) {
         let killer = QueryKiller(threadID: await connection.threadID, observer: observer)

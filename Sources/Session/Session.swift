@@ -16,11 +16,11 @@ public enum Session {
     ///   is in the result and the record.
     public static func run(_ options: SessionOptions) async throws(SessionError) -> SessionResult {
         let directory = try RunDirectory.prepare(options.runDirectory)
-        let runner = SessionRunner(options: options, directory: directory)
-        let ending = await runner.run()
+        let engine = SessionEngine(options: options, directory: directory, effects: options.effects)
+        let ending = await engine.run()
         // Finalisation runs in a task of its own so that a cancelled caller still gets a complete record
         // and a stopped server.
-        return await Task { await runner.finalise(ending) }.value
+        return await Task { await engine.finalise(ending) }.value
     }
 
     /// `runs/<name>-<UTC yyyymmddThhmmss>`: the default run directory of a plan, its name made file-safe

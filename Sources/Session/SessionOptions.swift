@@ -23,6 +23,8 @@ public struct SessionOptions: Sendable {
     public var environment: [String: String]?
     /// Called with progress events; must return quickly.
     public var events: @Sendable (SessionEvent) -> Void
+    /// How the server is started and the monitor opened: the real ones, or fakes in unit tests.
+    var effects: SessionEffects = .live
 
     public init(
         plan: Plan,
@@ -76,6 +78,6 @@ public struct SessionResult: Sendable {
     public var manifest: RunManifest
     /// The report as written.
     public var report: RunReport
-    /// The exit status for the process (DESIGN.md, "Exit codes").
+    /// The exit status for the process (docs/architecture.md, "Exit codes").
     public var exitCode: Int32
 }

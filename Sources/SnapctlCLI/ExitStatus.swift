@@ -5,7 +5,7 @@ import Valgrind
 import Glibc
 #endif
 
-/// snapctl's documented exit statuses (DESIGN.md, "Exit codes").
+/// snapctl's documented exit statuses (docs/architecture.md, "Exit codes").
 enum ExitStatus {
     static let success = ExitCode(0)
     /// Bad usage, a bad plan, or a command that failed on bad input.

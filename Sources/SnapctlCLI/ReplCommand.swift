@@ -63,7 +63,7 @@ struct ReplCommand: AsyncParsableCommand {
     @Option(name: .customLong("search-path"), help: .hidden)
     var searchPath: String?
 
-    /// Why the options do not go together; checked in `run` so that bad usage exits 1 (DESIGN.md).
+    /// Why the options do not go together; checked in `run` so that bad usage exits 1 (docs/architecture.md, "Exit codes").
     func usageProblem() -> String? {
         if plan != nil && attach != nil {
             return "give a plan or --attach PID, not both (a plan can attach with attach:)"

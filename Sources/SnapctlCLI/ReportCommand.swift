@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Massif
 import Report
 import RunRecord
+import Session
 
 /// `snapctl report RUN`: renders a run directory's report again from its manifest and snapshot files.
 struct ReportCommand: ParsableCommand {
@@ -24,41 +24,16 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Exit 3 when a budget was exceeded or a leak was flagged.")
     var check = false
 
-    /// Reads the manifest and every snapshot file it names, and builds the report.
-    static func load(_ run: String) throws(ExitCode) -> RunReport {
-        try loadWithManifest(run).report
-    }
-
-    /// The report and the manifest it was built from.
-    static func loadWithManifest(
-        _ run: String
-    ) throws(ExitCode) -> (report: RunReport, manifest: RunManifest, snapshots: [Int: Snapshot]) {
-        let path = run + "/" + RunLayout.manifest
-        guard let data = FileManager.default.contents(atPath: path) else {
-            printError("\(path): no such file; give a run directory written by snapctl session")
-            throw ExitStatus.usage
-        }
-        let manifest: RunManifest
+    /// Reads the run directory (manifest and snapshot files); problems with snapshot files are warnings.
+    static func load(_ run: String) throws(ExitCode) -> LoadedRun {
         do {
-            manifest = try RunManifest.decode(data, path: path)
+            let loaded = try RunLoader.load(run)
+            for problem in loaded.problems { printError("warning: " + problem) }
+            return loaded
         } catch {
             printError(error.description)
             throw ExitStatus.usage
         }
-        var snapshots: [Int: Snapshot] = [:]
-        for record in manifest.snapshots {
-            let file = run + "/" + record.file
-            guard let bytes = FileManager.default.contents(atPath: file) else {
-                printError("warning: \(file) is missing; step \(record.step) is reported without its sites")
-                continue
-            }
-            do {
-                snapshots[record.id] = try MassifFile.parse([UInt8](bytes), fileName: record.file).snapshots.last
-            } catch {
-                printError("warning: \(error)")
-            }
-        }
-        return (RunReport.make(manifest: manifest, snapshots: snapshots), manifest, snapshots)
     }
 
     func validate() throws {
@@ -66,9 +41,10 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (report, manifest, snapshots) = try Self.loadWithManifest(directory)
+        let run = try Self.load(directory)
+        let report = run.report()
         if html {
-            print(report.html(manifest: manifest, snapshots: snapshots), terminator: "")
+            print(run.html(report), terminator: "")
         } else if json {
             print(String(decoding: report.jsonData(), as: UTF8.self))
         } else {

@@ -29,7 +29,7 @@ public struct ValgrindInstallation: Sendable, Hashable, Codable {
 
     /// The first valgrind release whose io_uring support lets MariaDB start: below it,
     /// `io_uring_enter` blocks while holding valgrind's big lock and the server hangs at
-    /// "InnoDB: Using io_uring" (fixed in 3.23, see reference section G).
+    /// "InnoDB: Using io_uring" (fixed in 3.23; docs/architecture.md, "Valgrind, vgdb and MariaDB").
     public static let firstReleaseWithWorkingIOUring = ValgrindVersion(3, 23, 0)
 
     /// Whether InnoDB must be told `--innodb-use-native-aio=0` to start under this valgrind.

@@ -48,10 +48,10 @@ import Testing
             valgrindCommand: ["/usr/bin/valgrind", "--tool=massif", "/usr/sbin/mariadbd"],
             valgrindVersion: "3.19.0"
         )
-        var grow = StepRecord(index: 1, label: "grow", kind: "sql", connection: "main")
+        var grow = StepRecord(index: 1, label: "grow", kind: .sql, connection: "main")
         grow.sql = ["INSERT INTO m VALUES (1, 'Alice'), (20000, 'Bob-the-builder')"]
         grow.outcome = .ok
-        var load = StepRecord(index: 2, label: "load", kind: "sql_file", connection: "main")
+        var load = StepRecord(index: 2, label: "load", kind: .sqlFile, connection: "main")
         load.file = "load.sql"
         load.sql = ["INSERT INTO m SELECT seq, 'Carol-literal' FROM seq_1_to_100", "DELETE FROM m WHERE id = 77777"]
         load.outcome = .failed
@@ -64,7 +64,7 @@ import Testing
         var echo = StepRecord(
             index: 3,
             label: "echo",
-            kind: "shell",
+            kind: .shell,
             command: "echo \"$APP_DB_PASSWORD on $(hostname)\""
         )
         echo.outcome = .notRun
@@ -100,7 +100,7 @@ import Testing
             step: step,
             phase: phase,
             file: RunLayout.snapshotFile(id: id, phase: phase, fileSafeLabel: step),
-            kind: "detailed",
+            kind: .detailed,
             time: Double(id),
             massifTime: id * 1000,
             heapBytes: total,

@@ -33,7 +33,7 @@ struct ReplBundleTests {
             try #require(FileManager.default.contents(atPath: run + "/manifest.json")),
             path: run
         )
-        #expect(manifest.steps.map(\.kind) == ["sql", "sql", "snap", "sql", "sql", "snap"])
+        #expect(manifest.steps.map(\.kind) == [.sql, .sql, .snap, .sql, .sql, .snap])
         // The report measures the second snap from the first: the MEMORY table's rows.
         let report = try #require(FileManager.default.contents(atPath: run + "/report.txt"))
         #expect(String(decoding: report, as: UTF8.self).contains("since 'before-load'"))

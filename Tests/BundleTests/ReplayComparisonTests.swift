@@ -9,7 +9,7 @@ import Testing
         var manifest = RunManifest(tool: .init(version: "0"), plan: .init(name: "p", source: "p.yaml"), startedAt: "")
         var id = 1
         for (index, (label, delta)) in deltas.enumerated() {
-            var step = StepRecord(index: index + 1, label: label, kind: "sql")
+            var step = StepRecord(index: index + 1, label: label, kind: .sql)
             step.outcome = outcomes?[index] ?? .ok
             manifest.steps.append(step)
             guard let delta else { continue }

@@ -35,9 +35,7 @@ struct ServerFactsTests {
             version: "10.11.19-MariaDB",
             versionComment: "Debian 12",
             flavor: .mariadb,
-            variables: ["sort_buffer_size": 2_097_152, "max_connections": 151],
-            memoryUsed: 123,
-            processlist: [ProcesslistMemory(id: 3, user: "root", command: "Query", memoryUsed: 99)]
+            variables: ["sort_buffer_size": 2_097_152, "max_connections": 151]
         )
         let decoded = try JSONDecoder().decode(ServerFacts.self, from: JSONEncoder().encode(facts))
         #expect(decoded == facts)

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Plan
 
-/// The plan from DESIGN.md, "Plan format (version 1)".
+/// The full plan of docs/plan.md, every key used.
 let designPlan = """
     version: 1
     name: sort-buffer-growth

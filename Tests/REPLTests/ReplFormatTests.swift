@@ -39,7 +39,7 @@ struct ReplFormatTests {
         _ id: Int,
         step: String,
         phase: SnapshotPhase,
-        kind: String = "detailed",
+        kind: SnapshotKind = .detailed,
         total: Int
     )
         -> SnapshotRecord
@@ -63,7 +63,7 @@ struct ReplFormatTests {
     @Test func listsSnapshotsWithTheirChange() {
         let text = ReplFormat.snapshotList([
             Self.record(1, step: "before-q", phase: .snap, total: 2048),
-            Self.record(2, step: "q", phase: .after, kind: "light", total: 3072),
+            Self.record(2, step: "q", phase: .after, kind: .light, total: 3072),
             Self.record(3, step: "end", phase: .final, total: 1024),
         ])
         let lines = text.split(separator: "\n").map(String.init)
@@ -100,7 +100,7 @@ struct ReplFormatTests {
         let text = ReplFormat.diff(
             SnapshotDiff(before: Self.snapshot(sort: 5, open: 0, index: 0), after: light),
             before: Self.record(1, step: "a", phase: .snap, total: 21),
-            after: Self.record(2, step: "b", phase: .snap, kind: "light", total: 26),
+            after: Self.record(2, step: "b", phase: .snap, kind: .light, total: 26),
             top: 10
         )
         #expect(text.hasSuffix("no call sites: 'b' is a light snapshot (totals only)\n"))

@@ -120,7 +120,7 @@ struct ReplPipedTests {
             ]
         )
         #expect(
-            manifest.steps.map(\.kind) == ["snap", "sql", "sql", "sql", "snap", "snap", "sql", "sql_file", "sql_file"]
+            manifest.steps.map(\.kind) == [.snap, .sql, .sql, .sql, .snap, .snap, .sql, .sqlFile, .sqlFile]
         )
         #expect(manifest.steps.allSatisfy { $0.outcome == .ok })
         #expect(
@@ -134,7 +134,7 @@ struct ReplPipedTests {
                 "final",
             ]
         )
-        #expect(manifest.snapshots.first { $0.label == "quick" }?.kind == "light")
+        #expect(manifest.snapshots.first { $0.label == "quick" }?.kind == .light)
         #expect(manifest.budgets.maxGrowth == ["load": 64 << 20, "load-2": 64 << 20])
         #expect(FileManager.default.fileExists(atPath: scratch.run + "/timeline.massif"))
 
@@ -158,7 +158,7 @@ struct ReplPipedTests {
         let replayed = try Checks.manifest(scratch.path + "/replayed")
         #expect(replayed.steps.map(\.label) == manifest.steps.map(\.label))
         #expect(replayed.steps.allSatisfy { $0.outcome == .ok })
-        #expect(replayed.snapshots.contains { $0.label == "quick" && $0.kind == "light" })
+        #expect(replayed.snapshots.contains { $0.label == "quick" && $0.kind == .light })
         try Checks.expectFinalised(scratch.path + "/replayed", exitCode: 0, status: .completed)
     }
 }

@@ -74,7 +74,7 @@ enum HTMLFixtures {
             phase: phase,
             round: round,
             file: RunLayout.snapshotFile(id: id, phase: phase, fileSafeLabel: "x\(id)", round: round),
-            kind: light ? "light" : "detailed",
+            kind: light ? .light : .detailed,
             time: 1 + Double(id) / 10,
             massifTime: id * 10,
             heapBytes: heap,

@@ -20,12 +20,12 @@ import Testing
     /// max_growth, a snap step, a repeated step, a max_heap budget, counters, warnings.
     static func hostileRun() throws -> (RunManifest, [Int: Snapshot]) {
         var steps: [StepRecord] = []
-        var grow = StepRecord(index: 1, label: scriptLabel, kind: "sql", connection: "main<1>", sql: [hostileSQL])
+        var grow = StepRecord(index: 1, label: scriptLabel, kind: .sql, connection: "main<1>", sql: [hostileSQL])
         grow.outcome = .ok
         grow.rounds = 1
         grow.duration = 0.2
         steps.append(grow)
-        var during = StepRecord(index: 2, label: ampersandLabel, kind: "sql", connection: "main", sql: ["SELECT 1"])
+        var during = StepRecord(index: 2, label: ampersandLabel, kind: .sql, connection: "main", sql: ["SELECT 1"])
         during.outcome = .failed
         during.rounds = 1
         during.error = StepError(
@@ -35,10 +35,10 @@ import Testing
             expected: false
         )
         steps.append(during)
-        var snap = StepRecord(index: 3, label: snapLabel, kind: "snap")
+        var snap = StepRecord(index: 3, label: snapLabel, kind: .snap)
         snap.outcome = .ok
         steps.append(snap)
-        var loop = StepRecord(index: 4, label: "loop", kind: "sql", connection: "main", sql: ["DO 1"], repeat: 3)
+        var loop = StepRecord(index: 4, label: "loop", kind: .sql, connection: "main", sql: ["DO 1"], repeat: 3)
         loop.outcome = .ok
         loop.rounds = 3
         steps.append(loop)

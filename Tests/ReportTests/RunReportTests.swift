@@ -39,7 +39,7 @@ import Testing
             phase: phase,
             round: round,
             file: RunLayout.snapshotFile(id: id, phase: phase, fileSafeLabel: step, round: round),
-            kind: "detailed",
+            kind: .detailed,
             time: Double(id),
             massifTime: id * 10,
             heapBytes: total,
@@ -66,7 +66,7 @@ import Testing
         var step = StepRecord(
             index: index,
             label: label,
-            kind: "sql",
+            kind: .sql,
             connection: "main",
             sql: ["SELECT 1"],
             repeat: rounds
@@ -79,9 +79,9 @@ import Testing
 
     @Test("a snap step reports the change since the snapshot before it, with its sites")
     func snapStepsMeasureFromThePreviousSnapshot() throws {
-        var snapA = StepRecord(index: 1, label: "before-query", kind: "snap")
+        var snapA = StepRecord(index: 1, label: "before-query", kind: .snap)
         snapA.outcome = .ok
-        var snapB = StepRecord(index: 3, label: "after-query", kind: "snap")
+        var snapB = StepRecord(index: 3, label: "after-query", kind: .snap)
         snapB.outcome = .ok
         var query = Self.step(2, "sql-2")
         query.outcome = .ok

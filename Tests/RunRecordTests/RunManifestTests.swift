@@ -10,7 +10,7 @@ import Testing
             plan: .init(name: "p", description: "a plan", source: "p.yaml"),
             startedAt: "2026-11-21T06:00:00Z",
             budgets: .init(maxHeap: 1 << 30, maxGrowth: ["load": 4096]),
-            steps: [StepRecord(index: 1, label: "load", kind: "sql", connection: "main", sql: ["SELECT 1"])]
+            steps: [StepRecord(index: 1, label: "load", kind: .sql, connection: "main", sql: ["SELECT 1"])]
         )
         manifest.steps[0].outcome = .ok
         manifest.steps[0].rows = 1
@@ -20,7 +20,7 @@ import Testing
                 step: "load",
                 phase: .before,
                 file: RunLayout.snapshotFile(id: 1, phase: .before, fileSafeLabel: "load"),
-                kind: "detailed",
+                kind: .detailed,
                 time: 0.5,
                 massifTime: 1000,
                 heapBytes: 100,

@@ -62,8 +62,9 @@ struct ReportHTMLRenderingTests {
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(html.contains(">fill &lt;m&gt; &amp; &quot;co&quot;</a>"))
         // `snapctl report RUN --html` rebuilds the same page from the run directory alone.
-        let rebuilt = try ReportCommand.loadWithManifest(scratch.run)
-        #expect(rebuilt.report.html(manifest: rebuilt.manifest, snapshots: rebuilt.snapshots) == html)
+        let rebuilt = try ReportCommand.load(scratch.run)
+        #expect(rebuilt.problems.isEmpty)
+        #expect(rebuilt.html(rebuilt.report()) == html)
 
         // The screenshot: decoded, and not blank.
         let shotFile = scratch.path + "/report.png"

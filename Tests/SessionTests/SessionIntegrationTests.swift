@@ -54,7 +54,7 @@ struct SessionIntegrationTests {
                 #expect(record.counters?.memoryUsed != nil)
                 #expect(record.counters?.processlist?.isEmpty == false)
             }
-            #expect(record.kind == (record.phase == .during ? "light" : "detailed"))
+            #expect(record.kind == (record.phase == .during ? .light : .detailed))
         }
 
         // The MEMORY table shows up as growth in its step, and goes when it is dropped.
@@ -85,7 +85,7 @@ struct SessionIntegrationTests {
 
         // `snapctl report RUN` renders exactly what the session wrote.
         let written = try String(contentsOfFile: scratch.run + "/report.txt", encoding: .utf8)
-        #expect(try ReportCommand.load(scratch.run).text() == written)
+        #expect(try ReportCommand.load(scratch.run).report().text() == written)
         #expect(written.contains("fill-memory-table"))
         #expect(written.contains("configured envelope"))
 
@@ -430,7 +430,7 @@ struct SessionIntegrationTests {
         #expect(manifest.steps.map(\.outcome) == [.ok, .ok, .ok, .ok])
         let during = manifest.snapshots(ofStep: "wait").filter { $0.phase == .during }
         #expect(!during.isEmpty)
-        #expect(during.allSatisfy { $0.kind == "light" })
+        #expect(during.allSatisfy { $0.kind == .light })
         #expect(manifest.steps[1].rows == 4)
         #expect(manifest.steps[1].parallelConnections == 4)
         #expect(manifest.snapshots.first?.counters?.globalStatus?["Uptime"] != nil)

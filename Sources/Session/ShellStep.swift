@@ -9,17 +9,24 @@ import SystemPackage
 import Glibc
 #endif
 
-extension SessionRunner {
-    /// Runs a `shell` step with `/bin/sh -c` in its own process group, output to
-    /// `logs/step-NNNN-label.log`; `SNAPCTL_SOCKET`, `SNAPCTL_PID` and `SNAPCTL_RUN_DIR` tell it where the
-    /// server is. A non-zero exit fails the step; the deadline and Ctrl-C tear the group down.
-    func runShell(step: Plan.Step, command: String, deadline: ContinuousClock.Instant?) async -> Execution {
-        // The step's number in the record (the same as in the plan for a session; an interactive run numbers
-        // steps as they are done).
-        let index = (manifest.steps.firstIndex { $0.label == step.label } ?? 0) + 1
-        let logPath = directory.absolute(
-            RunLayout.stepLog(index: index, fileSafeLabel: SnapshotLabel.fileSafe(step.label))
-        )
+/// A `shell` step: `/bin/sh -c` in its own process group, output to `logs/step-NNNN-label.log`;
+/// `SNAPCTL_SOCKET`, `SNAPCTL_PID` and `SNAPCTL_RUN_DIR` tell it where the server is. A non-zero exit
+/// fails the step; the deadline and Ctrl-C tear the group down, and so does the server's death (a shell
+/// step may be what kills it).
+struct ShellStep: Sendable {
+    let command: String
+    /// The step's number in the record (as in the plan for a session; an interactive run numbers steps
+    /// as they are done).
+    let index: Int
+    let label: String
+    let server: any ProfiledServer
+    let watch: ServerWatch
+    let runDirectory: RunDirectory
+    let environment: [String: String]?
+
+    func run(deadline: ContinuousClock.Instant?) async -> Execution {
+        let relativeLog = RunLayout.stepLog(index: index, fileSafeLabel: SnapshotLabel.fileSafe(label))
+        let logPath = runDirectory.absolute(relativeLog)
         let output = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard output >= 0 else {
             return Execution(
@@ -30,18 +37,20 @@ extension SessionRunner {
                 )
             )
         }
-        var environment = Environment.inherit.updating([
-            "SNAPCTL_SOCKET": server?.socketPath ?? "",
-            "SNAPCTL_PID": server.map { String($0.pid) } ?? "",
-            "SNAPCTL_RUN_DIR": directory.path,
-        ])
-        if let custom = options.environment {
+        let located: [String: String] = [
+            "SNAPCTL_SOCKET": server.socketPath,
+            "SNAPCTL_PID": String(server.pid),
+            "SNAPCTL_RUN_DIR": runDirectory.path,
+        ]
+        var processEnvironment = Environment.inherit.updating(
+            Dictionary(uniqueKeysWithValues: located.map { (Environment.Key(stringLiteral: $0.key), $0.value) })
+        )
+        if let custom = environment {
             var values: [Environment.Key: String] = [:]
-            for (key, value) in custom { values[Environment.Key(stringLiteral: key)] = value }
-            values["SNAPCTL_SOCKET"] = server?.socketPath ?? ""
-            values["SNAPCTL_PID"] = server.map { String($0.pid) } ?? ""
-            values["SNAPCTL_RUN_DIR"] = directory.path
-            environment = .custom(values)
+            for (key, value) in custom.merging(located, uniquingKeysWith: { $1 }) {
+                values[Environment.Key(stringLiteral: key)] = value
+            }
+            processEnvironment = .custom(values)
         }
         var platform = PlatformOptions()
         platform.processGroupID = 0
@@ -49,13 +58,13 @@ extension SessionRunner {
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
             .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
         ]
-        let runDirectory = directory.path
+        let (command, workingDirectory) = (self.command, runDirectory.path)
         let child = Task { () throws -> TerminationStatus in
             try await Subprocess.run(
                 .path("/bin/sh"),
                 arguments: ["-c", command],
-                environment: environment,
-                workingDirectory: FilePath(runDirectory),
+                environment: processEnvironment,
+                workingDirectory: FilePath(workingDirectory),
                 platformOptions: platform,
                 input: .none,
                 output: .fileDescriptor(FileDescriptor(rawValue: output), closeAfterSpawningProcess: true),
@@ -70,18 +79,14 @@ extension SessionRunner {
                 child.cancel()
             }
         }
-        // A shell step may outlive the server (it may even be what kills it): stop waiting for the
-        // command once the server is gone.
+        // Stop waiting for the command once the server is gone.
         let died = Flag()
-        var deathWatch: Task<Void, Never>?
-        if case .managed(let managed) = server {
-            deathWatch = Task {
-                // Ends at the latest when the server is shut down at finalisation; cancelled by then.
-                _ = await managed.waitForExit()
-                if Task.isCancelled { return }
-                died.set()
-                child.cancel()
-            }
+        let server = self.server
+        let deathWatch = Task {
+            await server.waitForExit()
+            if Task.isCancelled { return }
+            died.set()
+            child.cancel()
         }
         let result = await withTaskCancellationHandler {
             await child.result
@@ -89,12 +94,12 @@ extension SessionRunner {
             child.cancel()
         }
         watchdog?.cancel()
-        deathWatch?.cancel()
+        deathWatch.cancel()
         if died.isSet {
-            _ = await serverHasDied()
+            _ = await watch.check()
             return Execution(
                 outcome: .serverDied,
-                error: StepError(message: serverDeath ?? "the server died", statement: command, expected: false)
+                error: StepError(message: watch.death ?? "the server died", statement: command, expected: false)
             )
         }
         if fired.isSet {
@@ -115,8 +120,7 @@ extension SessionRunner {
             return Execution(
                 outcome: .failed,
                 error: StepError(
-                    message:
-                        "the command ended with \(text); its output is in \(RunLayout.stepLog(index: index, fileSafeLabel: SnapshotLabel.fileSafe(step.label)))",
+                    message: "the command ended with \(text); its output is in \(relativeLog)",
                     statement: command,
                     expected: false
                 ),

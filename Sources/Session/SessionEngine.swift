@@ -1,0 +1,289 @@
+import Foundation
+import MySQLServer
+import Plan
+import Report
+import RunRecord
+
+/// The parts of a run once its server is up: each owns its own state.
+///
+/// - ``ServerWatch``: whether the server is alive, and why not.
+/// - ``Snapshotter``: the monitor and the observer connection; counters and snapshot files.
+/// - ``StepExecutor``: the step connections; one step's work, rounds, timeout and outcome.
+struct LiveRun: Sendable {
+    let server: any ProfiledServer
+    let watch: ServerWatch
+    let snapshotter: Snapshotter
+    let executor: StepExecutor
+}
+
+/// What a start opened, so far: what finalisation closes (a start that fails halfway leaves a server to
+/// stop and perhaps an observer to close).
+struct Opened: Sendable {
+    var server: (any ProfiledServer)?
+    var watch: ServerWatch?
+    var observer: (any SQLSession)?
+    var monitor: (any HeapMonitor)?
+    var executor: StepExecutor?
+}
+
+/// One run of a plan: starts the server, runs steps through the parts, and finalises. The run's record
+/// is the ``RunRecorder``'s; this type only sequences.
+///
+/// Scripted runs call ``run()``; an interactive run (``InteractiveSession``) calls ``start()`` and then
+/// ``perform(_:)`` one step at a time.
+actor SessionEngine {
+    let options: SessionOptions
+    let effects: SessionEffects
+    let recorder: RunRecorder
+    /// Every part once the server is up and the monitor open.
+    private(set) var live: LiveRun?
+    /// What the start opened, even when it failed halfway.
+    private var opened = Opened()
+
+    init(options: SessionOptions, directory: RunDirectory, effects: SessionEffects = .live) {
+        self.options = options
+        self.effects = effects
+        var budgets = RunManifest.Budgets(
+            maxHeap: options.plan.budget.maxHeap?.bytes,
+            leakMinGrowth: options.plan.leak.minGrowth.bytes,
+            leakMinRoundsFraction: options.plan.leak.minRoundsFraction
+        )
+        for step in options.plan.steps {
+            if let limit = step.maxGrowth { budgets.maxGrowth[step.label] = limit.bytes }
+        }
+        let manifest = RunManifest(
+            tool: RunManifest.Tool(version: options.toolVersion, arguments: options.arguments),
+            plan: RunManifest.PlanInfo(
+                name: options.plan.name,
+                description: options.plan.description,
+                source: options.planSource
+            ),
+            startedAt: RunDirectory.iso8601(),
+            budgets: budgets,
+            steps: options.plan.steps.enumerated().map {
+                StepRecord(
+                    planned: $0.element,
+                    index: $0.offset + 1,
+                    connection: options.plan.connection(for: $0.element)?.name
+                )
+            }
+        )
+        self.recorder = RunRecorder(manifest: manifest, directory: directory, events: options.events)
+    }
+
+    var plan: Plan { options.plan }
+
+    // MARK: A scripted run
+
+    /// Runs the plan; never throws: every failure ends up in the record. The caller runs ``finalise(_:)``.
+    func run() async -> Ending {
+        recorder.log.write("snapctl session \(options.planSource) -> \(recorder.directory.path)")
+        if let problem = recorder.directory.write(RunLayout.planFile, text: options.planText) {
+            await recorder.warn(problem)
+        }
+        await recorder.persist()
+        recorder.emit(.runDirectory(recorder.directory.path))
+
+        if let ending = await start() { return ending }
+        guard let live else { return Ending(status: .startFailed, message: "no server", exitCode: 4) }
+
+        for (position, step) in plan.steps.enumerated() {
+            if Task.isCancelled {
+                return Ending(
+                    status: .interrupted,
+                    message: "interrupted before step '\(step.label)'",
+                    step: step.label
+                )
+            }
+            if let death = live.watch.death {
+                return Ending(status: .serverDied, message: death, step: step.label)
+            }
+            let record = await recorder.manifest.steps[position]
+            let result = await perform(step, as: record, at: position, of: plan.steps.count)
+            if let ending = StepRules.ending(after: result.record, death: live.watch.death) { return ending }
+        }
+        if Task.isCancelled { return Ending(status: .interrupted, message: "interrupted after the last step") }
+        _ = await live.snapshotter.take(step: "end", phase: .final, round: nil, kind: .detailed)
+        return Ending(status: .completed)
+    }
+
+    /// Runs one step through the executor, records it and reports it.
+    func perform(_ step: Plan.Step, as record: StepRecord, at position: Int, of count: Int) async -> StepResult {
+        guard let live else {
+            var failed = record
+            failed.outcome = .failed
+            failed.error = StepError(message: "no server", expected: false)
+            return StepResult(record: failed, snapshots: [])
+        }
+        recorder.emit(.stepStarted(index: record.index, count: count, label: step.label))
+        recorder.log.write("step \(record.index) '\(step.label)' (\(step.kind.key))")
+        let result = await live.executor.run(step, as: record)
+        await recorder.recordStep(result.record, at: position)
+        await recorder.persistAfterStep(failed: !result.outcome.isSuccess)
+        recorder.log.write("step \(record.index) '\(step.label)': \(result.outcome.rawValue)")
+        recorder.emit(
+            .stepFinished(
+                result.record,
+                before: result.before,
+                after: result.after,
+                peak: result.peak,
+                topSite: result.topSite
+            )
+        )
+        return result
+    }
+
+    // MARK: Start
+
+    /// Starts or attaches to the server, opens the observer and the monitor, runs init_sql; returns an
+    /// ending when any of that fails.
+    func start() async -> Ending? {
+        let events = options.events
+        let log = recorder.log
+        let request = SessionEffects.StartRequest(
+            target: plan.target,
+            massif: plan.massif,
+            runDirectory: recorder.directory.path,
+            searchPath: options.searchPath,
+            environment: options.environment,
+            progress: { progress in
+                log.write("launch: \(progress)")
+                events(.launch(progress))
+            }
+        )
+        let server: any ProfiledServer
+        switch await effects.startServer(request) {
+        case .success(let started): server = started
+        case .failure(let error): return StepRules.startFailure(error)
+        }
+        // From here on the server must be stopped at the end, whatever fails next.
+        let watch = ServerWatch(server: server)
+        opened.server = server
+        opened.watch = watch
+        await recorder.setServer(server.info)
+        await recorder.persist()
+
+        let observer: any SQLSession
+        do throws(ServerError) {
+            observer = try await server.connectObserver()
+        } catch {
+            let explained = await server.explain(error)
+            return Ending(status: .startFailed, message: "observer connection: \(explained)", exitCode: 4)
+        }
+        opened.observer = observer
+        // The facts are context for the report (version, envelope); a failure to read them is a warning.
+        do throws(ServerError) {
+            let facts = try await ServerFacts.read(from: observer)
+            await recorder.updateServer { info in
+                info.version = facts.version
+                info.memoryVariables = facts.variables
+                info.envelope = RunManifest.Envelope(
+                    globalBuffers: facts.envelope.globalBuffers,
+                    perSession: facts.envelope.perSession,
+                    maxConnections: facts.envelope.maxConnections,
+                    total: facts.envelope.total
+                )
+            }
+        } catch {
+            let explained = await server.explain(error)
+            if case .serverDied = explained {
+                return Ending(status: .serverDied, message: explained.description, exitCode: 4)
+            }
+            await recorder.warn("the server's memory variables could not be read: \(explained)")
+        }
+
+        let monitor: any HeapMonitor
+        switch await effects.connectMonitor(server.pid, server.vgdbPrefix) {
+        case .success(let connected): monitor = connected
+        case .failure(let error):
+            let code: Int32 =
+                switch error {
+                case .vgdbUnavailable, .timedOut, .lockHeld: 2
+                default: 4
+                }
+            return Ending(status: .startFailed, message: "vgdb monitor: \(error)", exitCode: code)
+        }
+        let snapshotter = Snapshotter(
+            monitor: monitor,
+            observer: observer,
+            recorder: recorder,
+            watch: watch,
+            observe: plan.observe
+        )
+        let executor = StepExecutor(
+            server: server,
+            watch: watch,
+            snapshotter: snapshotter,
+            recorder: recorder,
+            connections: plan.connections,
+            environment: options.environment
+        )
+        opened.monitor = monitor
+        opened.executor = executor
+        live = LiveRun(server: server, watch: watch, snapshotter: snapshotter, executor: executor)
+        await recorder.persist()
+        let version = await recorder.manifest.server?.version ?? ""
+        recorder.emit(.serverReady(pid: server.pid, version: version, seconds: recorder.elapsed()))
+
+        if case .server(let settings) = plan.target, !settings.initSQL.isEmpty {
+            do throws(ServerError) {
+                let connection = try await server.connect(
+                    name: "snapctl-init",
+                    user: "root",
+                    password: nil,
+                    database: nil
+                )
+                defer { Task { await connection.close() } }
+                for statement in settings.initSQL {
+                    _ = try await connection.execute(statement)
+                }
+            } catch {
+                let explained = await server.explain(error)
+                return Ending(status: .startFailed, message: "init_sql failed: \(explained)", exitCode: 4)
+            }
+        }
+        if Task.isCancelled { return Ending(status: .interrupted, message: "interrupted while starting") }
+        return nil
+    }
+
+    // MARK: End
+
+    /// Closes everything and completes the record; see ``Finaliser``.
+    func finalise(_ ending: Ending) async -> SessionResult {
+        await Finaliser(recorder: recorder, opened: opened).finalise(ending)
+    }
+}
+
+extension StepRecord {
+    /// A step's record before it runs: what the plan says it will do, on `connection` (the declared
+    /// connection it runs on, for SQL steps).
+    init(planned step: Plan.Step, index: Int, connection: String?) {
+        let kind: StepKind =
+            switch step.kind {
+            case .sql: .sql
+            case .sqlFile: .sqlFile
+            case .snap: .snap
+            case .sleep: .sleep
+            case .shell: .shell
+            case .parallel: .parallel
+            }
+        self.init(index: index, label: step.label, kind: kind, repeat: step.repeat)
+        switch step.kind {
+        case .sql(let statements):
+            sql = statements
+            self.connection = connection
+        case .sqlFile(let file):
+            sql = file.statements
+            self.file = file.path
+            self.connection = connection
+        case .parallel(let parallel):
+            sql = parallel.statements
+            parallelConnections = parallel.connections
+            self.connection = connection
+        case .shell(let command):
+            self.command = command
+        case .snap, .sleep:
+            break
+        }
+    }
+}

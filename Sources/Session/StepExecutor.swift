@@ -1,0 +1,288 @@
+import Foundation
+import MySQLServer
+import Plan
+import Report
+import RunRecord
+
+/// What one step did: its record as it goes into the manifest, the snapshots it took, and what its
+/// last statement returned.
+struct StepResult: Sendable {
+    var record: StepRecord
+    /// The snapshots the step took (before, during, after, its own), in order.
+    var snapshots: [SnapshotRecord]
+    /// What the step's last statement returned (rows, or counts without a result set).
+    var queryResult: QueryResult?
+    /// The total at the step's start and end, and the largest its `during` snapshots saw.
+    var before: Int?
+    var after: Int?
+    var peak: Int?
+    /// The call path that grew most from the step's before snapshot to its after snapshot.
+    var topSite: Site?
+
+    var outcome: StepOutcome { record.outcome }
+}
+
+/// Runs steps: a step's snapshots around its work, its rounds, its timeout and `during` timer, and the
+/// outcome rules. One step reads top to bottom in ``run(_:as:)``; what a step kind does is in
+/// ``execute(_:index:deadline:)`` and the files beside this one.
+///
+/// Owns the connections steps run on (opened on first use, since a step's database may be created by an
+/// earlier step) and the list of declared connections (an interactive run declares more).
+actor StepExecutor {
+    let server: any ProfiledServer
+    let watch: ServerWatch
+    let snapshotter: Snapshotter
+    let recorder: RunRecorder
+    /// For `password_env` and shell steps; the process's own when `nil`.
+    let environment: [String: String]?
+    /// The declared connections, the first being the default.
+    private(set) var declared: [Plan.Connection]
+    private var open: [String: any SQLSession] = [:]
+
+    init(
+        server: any ProfiledServer,
+        watch: ServerWatch,
+        snapshotter: Snapshotter,
+        recorder: RunRecorder,
+        connections: [Plan.Connection],
+        environment: [String: String]?
+    ) {
+        self.server = server
+        self.watch = watch
+        self.snapshotter = snapshotter
+        self.recorder = recorder
+        self.declared = connections
+        self.environment = environment
+    }
+
+    /// Runs `step` with its snapshots; `planned` is its record before it ran.
+    func run(_ step: Plan.Step, as planned: StepRecord) async -> StepResult {
+        let firstSnapshot = await recorder.upcomingSnapshotID
+        var record = planned
+        if case .snap = step.kind {
+            // `{snap: LABEL, snapshots: light}` takes a light one; every other snap step a detailed one.
+            let kind: SnapshotKind = step.snapshots.after == .light ? .light : .detailed
+            let taken = await snapshotter.take(step: step.label, phase: .snap, round: nil, kind: kind)
+            record.start = recorder.elapsed()
+            record.duration = 0
+            record.rounds = 1
+            record.outcome = taken == nil && watch.death != nil ? .serverDied : .ok
+            if taken == nil && watch.death == nil {
+                record.error = StepError(message: "the snapshot could not be taken", expected: false)
+            }
+            return StepResult(
+                record: record,
+                snapshots: taken.map { [$0] } ?? [],
+                before: taken?.totalBytes,
+                after: taken?.totalBytes
+            )
+        }
+
+        let before = await snapshotter.take(
+            step: step.label,
+            phase: .before,
+            round: nil,
+            planned: step.snapshots.before
+        )
+        if let death = watch.death {
+            record.outcome = .serverDied
+            record.error = StepError(message: death, expected: false)
+            return await result(record, from: firstSnapshot, before: before, after: nil, query: nil)
+        }
+        let stepStart = ContinuousClock.now
+        record.start = recorder.elapsed()
+        let deadline = step.timeout.map { stepStart + $0.duration }
+
+        var timer: Task<Void, Never>?
+        if let interval = step.snapshots.during, interval.milliseconds > 0 {
+            timer = snapshotter.startDuringTimer(label: step.label, interval: interval.duration)
+        }
+        var work = Duration.zero
+        var execution = Execution()
+        let rounds = step.repeat
+        var after: SnapshotRecord?
+        for round in 1...max(1, rounds) {
+            if Task.isCancelled {
+                execution.outcome = .interrupted
+                break
+            }
+            let roundStart = ContinuousClock.now
+            execution = await execute(step, index: record.index, deadline: deadline)
+            work += ContinuousClock.now - roundStart
+            record.rounds = round
+            guard execution.outcome.isSuccess else { break }
+            if rounds > 1 {
+                // Each round is snapshotted: the leak check compares them. The timer stays on.
+                after =
+                    await snapshotter.take(step: step.label, phase: .after, round: round, planned: step.snapshots.after)
+                    ?? after
+            }
+        }
+        if let timer {
+            timer.cancel()
+            await timer.value
+        }
+        if execution.outcome == .failed || execution.outcome == .timedOut, watch.death == nil {
+            _ = await watch.check()
+        }
+        execution = StepRules.settle(execution, death: watch.death)
+        record.duration = work.seconds
+        record.rows = execution.rows
+        record.warnings = execution.warnings
+        record.error = execution.error
+        record.exitStatus = execution.exitStatus
+        record.outcome = execution.outcome
+
+        // The after snapshot is taken after a failure too (the heap the failure left is part of the
+        // answer), but not once the server is gone or the user asked to stop.
+        if rounds <= 1, execution.outcome != .serverDied, execution.outcome != .interrupted {
+            after = await snapshotter.take(step: step.label, phase: .after, round: nil, planned: step.snapshots.after)
+        }
+        return await result(record, from: firstSnapshot, before: before, after: after, query: execution.result)
+    }
+
+    /// The step's result: its snapshots, totals and top growing site.
+    private func result(
+        _ record: StepRecord,
+        from firstSnapshot: Int,
+        before: SnapshotRecord?,
+        after: SnapshotRecord?,
+        query: QueryResult?
+    ) async -> StepResult {
+        let taken = await recorder.snapshots(from: firstSnapshot).filter { $0.step == record.label }
+        var top: Site?
+        if let before, let after, let old = await recorder.tree(id: before.id),
+            let new = await recorder.tree(id: after.id)
+        {
+            top = RunReport.growingSites(before: old, after: new, limit: 1).first
+        }
+        return StepResult(
+            record: record,
+            snapshots: taken,
+            queryResult: query,
+            before: before?.totalBytes,
+            after: after?.totalBytes,
+            peak: taken.filter { $0.phase == .during }.map(\.totalBytes).max(),
+            topSite: top
+        )
+    }
+
+    /// Runs one round of a step's work.
+    func execute(_ step: Plan.Step, index: Int, deadline: ContinuousClock.Instant?) async -> Execution {
+        switch step.kind {
+        case .snap:
+            return Execution()
+        case .sleep(let duration):
+            do {
+                try await Task.sleep(for: duration.duration)
+                return Execution()
+            } catch {
+                return Execution(outcome: .interrupted)
+            }
+        case .shell(let command):
+            return await ShellStep(
+                command: command,
+                index: index,
+                label: step.label,
+                server: server,
+                watch: watch,
+                runDirectory: recorder.directory,
+                environment: environment
+            ).run(deadline: deadline)
+        case .sql, .sqlFile:
+            switch await connection(for: step) {
+            case .success(let connection):
+                return await runStatements(step.statements, on: connection, expect: step.expect, deadline: deadline)
+            case .failure(let failure):
+                return failure.execution
+            }
+        case .parallel(let parallel):
+            return await runParallel(step, parallel: parallel, deadline: deadline)
+        }
+    }
+
+    // MARK: Connections
+
+    /// An `Execution` carried as an error.
+    struct ExecutionFailure: Error {
+        var execution: Execution
+        init(_ execution: Execution) { self.execution = execution }
+
+        init(_ message: String) {
+            self.execution = Execution(outcome: .failed, error: StepError(message: message, expected: false))
+        }
+    }
+
+    /// The declared connection a step runs on: its own, or the first.
+    func declaration(for step: Plan.Step) -> Plan.Connection? {
+        guard let name = step.connection else { return declared.first }
+        return declared.first { $0.name == name }
+    }
+
+    /// The step's connection, opened on first use.
+    func connection(for step: Plan.Step) async -> Result<any SQLSession, ExecutionFailure> {
+        guard let declaration = declaration(for: step) else {
+            return .failure(ExecutionFailure("no connection is declared"))
+        }
+        if let existing = open[declaration.name] { return .success(existing) }
+        let opened = await openConnection(declaration, name: declaration.name)
+        if case .success(let connection) = opened { open[declaration.name] = connection }
+        return opened
+    }
+
+    /// Opens a connection as declared; the plan's default user stands for an attached server's own.
+    func openConnection(_ declaration: Plan.Connection, name: String) async -> Result<any SQLSession, ExecutionFailure>
+    {
+        var user = declaration.user
+        var password: String?
+        if let variable = declaration.passwordEnv {
+            guard let value = ServerProfiles.environmentValue(variable, in: environment) else {
+                return .failure(
+                    ExecutionFailure(
+                        "connection '\(declaration.name)': environment variable \(variable) (password_env) is not set; export it"
+                    )
+                )
+            }
+            password = value
+        } else if declaration.user == Plan.Connection.defaultUser, let credentials = server.defaultCredentials {
+            user = credentials.user
+            password = credentials.password
+        }
+        do throws(ServerError) {
+            return .success(
+                try await server.connect(name: name, user: user, password: password, database: declaration.database)
+            )
+        } catch {
+            let explained = await server.explain(error)
+            return .failure(ExecutionFailure(StepRules.failure(explained, statement: nil, expected: false)))
+        }
+    }
+
+    /// Opens a connection and declares it, so that later steps (and a saved plan) can name it.
+    func declare(_ connection: Plan.Connection) async -> Result<Void, ExecutionFailure> {
+        if open[connection.name] != nil, declared.contains(where: { $0.name == connection.name }) {
+            return .failure(ExecutionFailure("already open"))
+        }
+        switch await openConnection(connection, name: connection.name) {
+        case .success(let opened):
+            open[connection.name] = opened
+            if let index = declared.firstIndex(where: { $0.name == connection.name }) {
+                declared[index] = connection
+            } else {
+                declared.append(connection)
+            }
+            return .success(())
+        case .failure(let failure):
+            return .failure(failure)
+        }
+    }
+
+    /// Whether connection `name` is open.
+    func isOpen(_ name: String) -> Bool { open[name] != nil }
+
+    /// Closes every connection (at the end of the run).
+    func closeAll() async {
+        for connection in open.values { await connection.close() }
+        open = [:]
+    }
+}
