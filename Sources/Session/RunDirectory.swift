@@ -126,8 +126,13 @@ struct RunDirectory: Sendable {
 
     /// ISO 8601 in UTC, for the manifest.
     static func iso8601(_ date: Date = Date()) -> String {
+        iso8601Formatter().string(from: date)
+    }
+
+    /// The formatter behind ``iso8601(_:)``, for a writer of many stamps to keep.
+    static func iso8601Formatter() -> ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        return formatter
     }
 }

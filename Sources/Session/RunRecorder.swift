@@ -2,6 +2,7 @@ import Foundation
 import Massif
 import Report
 import RunRecord
+import Synchronization
 
 /// The record of a run: the manifest, the parsed snapshot files, and their persistence in the run
 /// directory. The only writer of `manifest.json`.
@@ -104,7 +105,21 @@ actor RunRecorder {
 
     /// The snapshots with an id of at least `id`, in order.
     func snapshots(from id: Int) -> [SnapshotRecord] {
-        manifest.snapshots.filter { $0.id >= id }.sorted { $0.id < $1.id }
+        // Snapshots are appended in about the order taken (a `during` snapshot may land a little late):
+        // scan back from the end only as far as needed,
+        // so that a step of a long run does not walk every snapshot before it.
+        var taken: [SnapshotRecord] = []
+        var position = manifest.snapshots.endIndex
+        while position > manifest.snapshots.startIndex {
+            position -= 1
+            let record = manifest.snapshots[position]
+            if record.id >= id {
+                taken.append(record)
+            } else if record.id < id - 64 {
+                break
+            }
+        }
+        return taken.sorted { $0.id < $1.id }
     }
 
     /// The run as the report reads it, from the parsed files in memory.
@@ -123,6 +138,8 @@ actor RunRecorder {
 /// Appends timestamped lines to `logs/snapctl.log`.
 final class LogWriter: Sendable {
     private let handle: FileHandle?
+    /// One formatter for every line: making one costs more than writing the line.
+    private let stamp = Mutex(RunDirectory.iso8601Formatter())
 
     init(path: String) {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
@@ -131,7 +148,8 @@ final class LogWriter: Sendable {
     }
 
     func write(_ line: String) {
-        try? handle?.write(contentsOf: Data((RunDirectory.iso8601() + " " + line + "\n").utf8))
+        let now = stamp.withLock { $0.string(from: Date()) }
+        try? handle?.write(contentsOf: Data((now + " " + line + "\n").utf8))
     }
 
     func close() { try? handle?.close() }
