@@ -328,7 +328,8 @@ actor SessionRunner {
         case .serverBinaryMissing, .unrecognisedServer, .initialiserMissing, .valgrindMissing, .vgdbMissing,
             .valgrindVersionUnreadable:
             code = 2
-        case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO:
+        case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO, .preloadMissing,
+            .pagesAsHeapNotEnabled:
             code = 1
         default:
             code = 4
