@@ -32,7 +32,7 @@ public enum Replay {
             bundle: String,
             out: String? = nil,
             tolerance: ReplayTolerance = ReplayTolerance(),
-            toolVersion: String = "dev",
+            toolVersion: String = SnapctlVersion.current,
             arguments: [String] = [],
             searchPath: String? = nil,
             environment: [String: String]? = nil,
