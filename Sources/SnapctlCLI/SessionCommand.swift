@@ -25,7 +25,7 @@ struct SessionCommand: AsyncParsableCommand {
     )
 
     /// The version recorded in manifests.
-    static let toolVersion = "0.1.0"
+    static let toolVersion = SnapctlVersion.current
 
     @Argument(help: "The plan file (see docs/plan.md).")
     var plan: String
