@@ -94,7 +94,9 @@ public enum AllocatorDetector {
         var seen = Set<String>()
         var found: [AllocatorDetection] = []
         for library in libraries where seen.insert(library).inserted {
-            if let kind = classify(library) { found.append(AllocatorDetection(kind: kind, library: library, source: source)) }
+            if let kind = classify(library) {
+                found.append(AllocatorDetection(kind: kind, library: library, source: source))
+            }
         }
         return found
     }
@@ -164,7 +166,7 @@ public enum AllocatorDetector {
         }
         // One somalloc synonym: the allocator that wins at run time, a preloaded one over a linked one
         // (the list has preloads last).
-        return options.suffix(1).map { $0 }
+        return Array(options.suffix(1))
     }
 }
 

@@ -152,7 +152,9 @@ public struct AttachedServer: Sendable {
 
     /// Whether valgrind was started with a `--soname-synonyms` option (so an allocator's blocks are seen).
     public var hasSonameSynonyms: Bool {
-        (valgrindCommandLine ?? []).dropFirst().prefix { $0.hasPrefix("-") }.contains { $0.hasPrefix("--soname-synonyms") }
+        (valgrindCommandLine ?? []).dropFirst().prefix { $0.hasPrefix("-") }.contains {
+            $0.hasPrefix("--soname-synonyms")
+        }
     }
 
     /// Whether the valgrind process still exists.

@@ -163,7 +163,10 @@ extension ELFSymbols {
             guard table.littleEndian(at: base + 4, size: 4) == dynamicType else { continue }
             let link = Int(table.littleEndian(at: base + 0x28, size: 4))
             guard link < count,
-                let dynamic = bytes(table.littleEndian(at: base + 0x18, size: 8), Int(table.littleEndian(at: base + 0x20, size: 8))),
+                let dynamic = bytes(
+                    table.littleEndian(at: base + 0x18, size: 8),
+                    Int(table.littleEndian(at: base + 0x20, size: 8))
+                ),
                 let strings = bytes(
                     table.littleEndian(at: link * entrySize + 0x18, size: 8),
                     Int(table.littleEndian(at: link * entrySize + 0x20, size: 8))

@@ -129,6 +129,10 @@ extension ServerDoctor {
         }
         let option = AllocatorDetector.massifOptions(for: found, userOptions: []).first ?? ""
         let summaries = found.map(\.summary).joined(separator: ", ")
-        return DoctorCheck(name: name, status: .pass, detail: "\(summaries); snapctl adds \(option) to Massif's options")
+        return DoctorCheck(
+            name: name,
+            status: .pass,
+            detail: "\(summaries); snapctl adds \(option) to Massif's options"
+        )
     }
 }

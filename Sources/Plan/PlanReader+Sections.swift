@@ -127,7 +127,10 @@ extension PlanReader {
         if Self.isNull(field.value) { return [:] }
         let example = "{LD_PRELOAD: /usr/lib/x86_64-linux-gnu/libjemalloc.so.2}"
         guard case .mapping(let mapping) = field.value else {
-            fail("'env' in server: expected a mapping like \(example), got \(Self.describe(field.value))", at: field.value)
+            fail(
+                "'env' in server: expected a mapping like \(example), got \(Self.describe(field.value))",
+                at: field.value
+            )
             return [:]
         }
         var environment: [String: String] = [:]

@@ -51,7 +51,10 @@ public enum GlobalBuffers {
             variable: "innodb_log_buffer_size",
             functions: ["log_t::create", "log_t::attach", "log_t::resize", "log_buffer_extend", "log_sys_init"]
         ),
-        Signature(variable: "key_buffer_size", functions: ["init_key_cache", "resize_key_cache", "init_simple_key_cache"]),
+        Signature(
+            variable: "key_buffer_size",
+            functions: ["init_key_cache", "resize_key_cache", "init_simple_key_cache"]
+        ),
         Signature(variable: "query_cache_size", functions: ["Query_cache::init_cache", "Query_cache::resize"]),
         Signature(variable: "aria_pagecache_buffer_size", functions: ["init_pagecache", "resize_pagecache"]),
     ]
@@ -63,7 +66,10 @@ public enum GlobalBuffers {
             functions: ["arena_get2", "_int_new_arena", "new_heap", "sysmalloc", "sbrk", "brk"]
         ),
         Signature(variable: "thread stacks", functions: ["allocate_stack", "pthread_create"]),
-        Signature(variable: "loaded code and data", functions: ["_dl_map_segments", "_dl_map_object", "_dl_map_segment"]),
+        Signature(
+            variable: "loaded code and data",
+            functions: ["_dl_map_segments", "_dl_map_object", "_dl_map_segment"]
+        ),
     ]
 
     /// Whether a demangled function name is `name` (with or without its parameter list).

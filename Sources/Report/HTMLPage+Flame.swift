@@ -40,7 +40,8 @@ extension HTMLPage {
     /// in heap mode, why the server's own figures can be far above Massif's.
     mutating func globalBuffers() {
         let pages = manifest.server?.pagesAsHeap == true
-        out += "<section id=\"global-buffers\"><h2>Global buffers: \(pages ? "measured as pages" : "not in the heap view")</h2>\n"
+        out +=
+            "<section id=\"global-buffers\"><h2>Global buffers: \(pages ? "measured as pages" : "not in the heap view")</h2>\n"
         guard pages else {
             out += "<p class=\"muted\">Massif measured the heap: the blocks of malloc and new. The server maps its "
             out += "large global buffers (innodb_buffer_pool_size, key_buffer_size, aria_pagecache_buffer_size, "
@@ -63,7 +64,8 @@ extension HTMLPage {
         out += "A buffer is measured under the first named function of its allocation path; frames without a "
         out += "name (??? on a binary without debug symbols) cannot be attributed.</p>\n"
         out += "<table class=\"sortable\" id=\"global-buffer-table\"><thead><tr><th data-type=\"text\">variable</th>"
-        out += "<th class=\"num\" data-type=\"num\">configured</th><th class=\"num\" data-type=\"num\">measured pages</th>"
+        out +=
+            "<th class=\"num\" data-type=\"num\">configured</th><th class=\"num\" data-type=\"num\">measured pages</th>"
         out += "<th data-type=\"text\">under</th></tr></thead><tbody>\n"
         for buffer in measured {
             out += "<tr><td class=\"mono\">\(HTML.escape(buffer.variable))</td>"
@@ -87,7 +89,8 @@ extension HTMLPage {
             out += "<td class=\"mono\">\(HTML.escape(names.joined(separator: ", ")))</td></tr>\n"
         }
         out += "</tbody></table>\n"
-        if measured.contains(where: { buffer in buffer.sites.contains { $0.function.hasPrefix("my_virtual_mem_commit") } }) {
+        let committed = measured.flatMap(\.sites).contains { $0.function.hasPrefix("my_virtual_mem_commit") }
+        if committed {
             out += "<p class=\"muted\">The buffer pool's address range is reserved (my_large_virtual_alloc) and then "
             out += "committed in place (my_virtual_mem_commit); Massif counts both mappings, so the pool's measured "
             out += "pages are up to twice innodb_buffer_pool_size.</p>\n"

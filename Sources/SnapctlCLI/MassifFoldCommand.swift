@@ -49,7 +49,9 @@ struct MassifFoldCommand: ParsableCommand {
             return CollapsedStacks.render(CollapsedStacks.diff(before: before, after: after))
         }
         if let snapshot {
-            return CollapsedStacks.render(CollapsedStacks.fold(try tree(of: try MassifDiffCommand.pick(massif, snapshot, name: file))))
+            return CollapsedStacks.render(
+                CollapsedStacks.fold(try tree(of: try MassifDiffCommand.pick(massif, snapshot, name: file)))
+            )
         }
         guard let detailed = massif.snapshots.last(where: { $0.tree != nil }), let tree = detailed.tree else {
             throw MassifError(

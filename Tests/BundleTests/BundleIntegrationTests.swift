@@ -312,7 +312,10 @@ struct BundleIntegrationTests {
             ["replay", edited, "--allow-env", "--out", scratch.path + "/r2"],
             environment: run.environment
         )
-        #expect(allowed.stderr.contains("LD_PRELOAD in server.env names /tmp/evil.so, which does not exist"), "\(allowed.stderr)")
+        #expect(
+            allowed.stderr.contains("LD_PRELOAD in server.env names /tmp/evil.so, which does not exist"),
+            "\(allowed.stderr)"
+        )
         #expect(processesMentioning(scratch.path).isEmpty)
     }
 

@@ -29,9 +29,11 @@ import Testing
     }
 
     @Test func readsPreloadListsAndMaps() {
-        #expect(AllocatorDetector.preloadLibraries("/a/libjemalloc.so.2:libfoo.so  libbar.so") == [
-            "/a/libjemalloc.so.2", "libfoo.so", "libbar.so",
-        ])
+        #expect(
+            AllocatorDetector.preloadLibraries("/a/libjemalloc.so.2:libfoo.so  libbar.so") == [
+                "/a/libjemalloc.so.2", "libfoo.so", "libbar.so",
+            ]
+        )
         let maps = """
             55d0c0a00000-55d0c0b00000 r--p 00000000 08:01 1234 /usr/sbin/mariadbd
             7f10a0000000-7f10a0021000 rw-p 00000000 00:00 0
@@ -40,7 +42,15 @@ import Testing
             7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]
             """
         let found = AllocatorDetector.detect(libraries: AllocatorDetector.mappedLibraries(maps: maps), source: .maps)
-        #expect(found == [AllocatorDetection(kind: .jemalloc, library: "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", source: .maps)])
+        #expect(
+            found == [
+                AllocatorDetection(
+                    kind: .jemalloc,
+                    library: "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+                    source: .maps
+                )
+            ]
+        )
     }
 
     @Test func readsNeededLibrariesOfRealBinaries() throws {
@@ -80,7 +90,9 @@ import Testing
 
     @Test func theBufferPoolMaximumFollowsTheUsersPool() {
         #expect(FlavorAdapter.userValue(of: "innodb-buffer-pool-size", in: ["--innodb_buffer_pool_size=96M"]) == "96M")
-        #expect(FlavorAdapter.userValue(of: "innodb-buffer-pool-size", in: ["--loose-innodb-buffer-pool-size=1G"]) == "1G")
+        #expect(
+            FlavorAdapter.userValue(of: "innodb-buffer-pool-size", in: ["--loose-innodb-buffer-pool-size=1G"]) == "1G"
+        )
         #expect(FlavorAdapter.userValue(of: "innodb-buffer-pool-size", in: ["--innodb-buffer-pool-size-max=2G"]) == nil)
     }
 

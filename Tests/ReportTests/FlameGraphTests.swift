@@ -20,7 +20,9 @@ import Testing
         #expect(svg.hasPrefix("<svg class=\"flame\" role=\"img\" aria-label=\"growth of &lt;step&gt;\""))
         // main spans the whole width; handle<T>& three quarters of it; the shrinking stack is not drawn.
         #expect(svg.contains("<rect x=\"0\" y=\"0\" width=\"999.5\""))
-        #expect(svg.contains("<title>handle&lt;T&gt;&amp;\n+750 B (75.0%)</title><rect x=\"0\" y=\"17\" width=\"749.5\""))
+        #expect(
+            svg.contains("<title>handle&lt;T&gt;&amp;\n+750 B (75.0%)</title><rect x=\"0\" y=\"17\" width=\"749.5\"")
+        )
         #expect(svg.contains("<title>other\n+250 B (25.0%)</title><rect x=\"750\" y=\"17\""))
         #expect(!svg.contains("shrinker"))
         #expect(!svg.contains("<handle"))
@@ -67,7 +69,9 @@ import Testing
                         HeapNode(
                             bytes: 64 << 20,
                             frame: Self.frame("0x7: alloc_new_heap (arena.c:518)"),
-                            children: [HeapNode(bytes: 64 << 20, frame: Self.frame("0x8: _int_new_arena (arena.c:744)"))]
+                            children: [
+                                HeapNode(bytes: 64 << 20, frame: Self.frame("0x8: _int_new_arena (arena.c:744)"))
+                            ]
                         ),
                     ]
                 )

@@ -68,7 +68,9 @@ struct WholeServerMemoryTests {
         let html = try String(contentsOfFile: scratch.run + "/report.html", encoding: .utf8)
         #expect(html.contains("Global buffers: measured as pages"))
         let table = try #require(html.range(of: "id=\"global-buffer-table\""))
-        let row = try #require(html.range(of: "<td class=\"mono\">innodb_buffer_pool_size</td>", range: table.upperBound..<html.endIndex))
+        let row = try #require(
+            html.range(of: "<td class=\"mono\">innodb_buffer_pool_size</td>", range: table.upperBound..<html.endIndex)
+        )
         let rowText = String(html[row.upperBound...].prefix(400))
         #expect(rowText.contains("96.0 MiB"), "\(rowText)")
         #expect(rowText.contains(MassifRenderer.formatBytes(pool.measured ?? 0)), "\(rowText)")
@@ -111,7 +113,11 @@ struct WholeServerMemoryTests {
     @Test("jemalloc preloaded: snapctl adds --soname-synonyms and the MEMORY table's growth is measured")
     func jemallocServer() async throws {
         let (manifest, fill, log) = try await runPreloaded(Self.jemalloc, name: "je")
-        #expect(manifest.server?.allocators == [RunManifest.Allocator(kind: "jemalloc", library: Self.jemalloc, source: "ld_preload")])
+        #expect(
+            manifest.server?.allocators == [
+                RunManifest.Allocator(kind: "jemalloc", library: Self.jemalloc, source: "ld_preload")
+            ]
+        )
         #expect(manifest.server?.sonameSynonyms == "--soname-synonyms=somalloc=*jemalloc*")
         #expect(manifest.server?.valgrindCommand.contains("--soname-synonyms=somalloc=*jemalloc*") == true)
         #expect(log.contains("allocator: jemalloc (\(Self.jemalloc), from LD_PRELOAD); added --soname-synonyms"))
@@ -175,7 +181,9 @@ struct WholeServerMemoryTests {
         }
         let pid = valgrind.processIdentifier
         // Wait for its FIFOs, so that the only thing wrong is the missing flag.
-        for _ in 0..<200 where Support.fifos(under: scratch.path).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<200 where Support.fifos(under: scratch.path).isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let plan = try scratch.write(
             "pa.yaml",
             """

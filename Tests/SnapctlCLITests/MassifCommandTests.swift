@@ -143,7 +143,9 @@ import Testing
     @Test func foldsTheLastDetailedSnapshotToItsHeap() throws {
         let url = try MassifCommandTests.write(MassifCommandTests.file)
         let text = try run([url.path])
-        #expect(text == "(heap allocation functions);filesort(THD*);my_malloc 800\n(heap allocation functions);main 100\n")
+        #expect(
+            text == "(heap allocation functions);filesort(THD*);my_malloc 800\n(heap allocation functions);main 100\n"
+        )
         let sum = text.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
             .reduce(0, +)
         #expect(sum == 900)
@@ -152,8 +154,12 @@ import Testing
 
     @Test func diffIsSignedGrowth() throws {
         let url = try MassifCommandTests.write(MassifCommandTests.file)
-        #expect(try run([url.path, "--diff", "1", "2"]) == "(heap allocation functions);filesort(THD*);my_malloc 600\n")
-        #expect(try run([url.path, "--diff", "2", "1"]) == "(heap allocation functions);filesort(THD*);my_malloc -600\n")
+        #expect(
+            try run([url.path, "--diff", "1", "2"]) == "(heap allocation functions);filesort(THD*);my_malloc 600\n"
+        )
+        #expect(
+            try run([url.path, "--diff", "2", "1"]) == "(heap allocation functions);filesort(THD*);my_malloc -600\n"
+        )
     }
 
     @Test func aLightSnapshotSaysThereIsNoTree() throws {
