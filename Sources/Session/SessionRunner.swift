@@ -247,7 +247,6 @@ actor SessionRunner {
                     flavor: attached.flavor.rawValue,
                     version: attached.serverVersion,
                     pid: attached.valgrindPID,
-                    valgrindCommand: attached.valgrindCommandLine ?? [],
                     pagesAsHeap: attached.valgrindCommandLine.map(AttachedServer.hasPagesAsHeap),
                     allocators: Self.allocatorRecords(attached.allocators)
                 )
