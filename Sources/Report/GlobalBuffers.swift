@@ -25,6 +25,17 @@ public struct GlobalBufferMeasurement: Sendable, Hashable, Codable {
     public struct FunctionBytes: Sendable, Hashable, Codable {
         public var function: String
         public var bytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case function
+            case bytes = "bytes_B"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case variable, sites
+        case configured = "configured_B"
+        case measured = "measured_B"
     }
 }
 

@@ -51,13 +51,12 @@ extension HTMLPage {
             out += "maps it.</p></section>\n"
             return
         }
-        let detailed = manifest.snapshots.filter { snapshots[$0.id]?.tree != nil }.max { $0.id < $1.id }
-        guard let record = detailed, let tree = snapshots[record.id]?.tree else {
+        guard let id = report.globalBuffersSnapshot, let measured = report.globalBuffers,
+            let record = manifest.snapshot(id: id), let tree = snapshots[id]?.tree
+        else {
             out += "<p class=\"muted\">No detailed snapshot to attribute pages from.</p></section>\n"
             return
         }
-        let variables = manifest.server?.memoryVariables ?? [:]
-        let measured = GlobalBuffers.measure(tree, variables: variables)
         out += "<p class=\"muted\">Massif ran with --pages-as-heap=yes: totals count every mapped page (mmap, "
         out += "brk, thread stacks), each under the call stack that mapped it. At snapshot \(record.id) "
         out += "(\(HTML.escape(record.label))), \(HTML.escape(MassifRenderer.formatBytes(tree.bytes))) were mapped. "

@@ -65,6 +65,11 @@ struct WholeServerMemoryTests {
         let keyCache = try #require(buffers.first { $0.variable == "key_buffer_size" })
         #expect((keyCache.measured ?? 0) > 64 << 20, "\(keyCache)")
 
+        // report.json carries the same figures.
+        #expect(result.report.globalBuffers?.first { $0.variable == "innodb_buffer_pool_size" } == pool)
+        let json = try String(contentsOfFile: scratch.run + "/report.json", encoding: .utf8)
+        #expect(json.contains("\"global_buffers\"") && json.contains("\"measured_B\""))
+
         let html = try String(contentsOfFile: scratch.run + "/report.html", encoding: .utf8)
         #expect(html.contains("Global buffers: measured as pages"))
         let table = try #require(html.range(of: "id=\"global-buffer-table\""))
