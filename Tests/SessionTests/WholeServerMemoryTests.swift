@@ -141,6 +141,35 @@ struct WholeServerMemoryTests {
         #expect((fill.delta ?? 0) > 3 << 20, "\(fill)")
     }
 
+    @Test("an allocator snapctl does not know: the run warns and names --soname-synonyms for massif.options")
+    func unknownAllocatorWarns() async throws {
+        let scratch = try Scratch("ua")
+        defer { scratch.cleanup() }
+        // Not a real library: the dynamic linker ignores it, which is fine for what is checked here.
+        let library = scratch.path + "/libmimalloc.so.2"
+        FileManager.default.createFile(atPath: library, contents: Data())
+        let plan = try scratch.write(
+            "ua.yaml",
+            """
+            version: 1
+            name: ua
+            server:
+              env: {LD_PRELOAD: \(library)}
+            steps: [{snap: a}]
+            """
+        )
+        let result = try await Support.run(planFile: plan, out: scratch.run)
+        #expect(result.exitCode == 0, "\(result.manifest.outcome)")
+        try Support.expectFinalised(result)
+        let manifest = try Support.manifest(scratch.run)
+        #expect(manifest.server?.allocators?.first?.kind == "unknown")
+        #expect(manifest.server?.sonameSynonyms == nil)
+        #expect(manifest.server?.valgrindCommand.contains { $0.hasPrefix("--soname-synonyms") } == false)
+        let warning = manifest.warnings.first { $0.contains("an allocator snapctl does not know") }
+        #expect(warning?.contains("set --soname-synonyms=somalloc=") == true, "\(manifest.warnings)")
+        #expect(warning?.contains("massif.options") == true)
+    }
+
     @Test("a preloaded library that does not exist is refused before the server starts, naming it")
     func missingPreload() async throws {
         let scratch = try Scratch("np")
