@@ -18,6 +18,8 @@ public struct LaunchOptions: Sendable, Hashable {
     public var bufferPoolSize: String
     /// A `PATH` to search instead of the process's own (tests use it to hide valgrind).
     public var searchPath: String?
+    /// Variables added to the server's environment (`server.env` of the plan), e.g. `LD_PRELOAD`.
+    public var environment: [String: String]
 
     /// Creates launch options; the defaults start the embedded MariaDB.
     public init(
@@ -28,7 +30,8 @@ public struct LaunchOptions: Sendable, Hashable {
         massifOptions: [String] = [],
         startupTimeout: Duration = .seconds(120),
         bufferPoolSize: String = "32M",
-        searchPath: String? = nil
+        searchPath: String? = nil,
+        environment: [String: String] = [:]
     ) {
         self.runDirectory = runDirectory
         self.serverBinary = serverBinary
@@ -38,6 +41,7 @@ public struct LaunchOptions: Sendable, Hashable {
         self.startupTimeout = startupTimeout
         self.bufferPoolSize = bufferPoolSize
         self.searchPath = searchPath
+        self.environment = environment
     }
 }
 
@@ -51,6 +55,9 @@ public enum LaunchProgress: Sendable, Hashable {
     case initialisingDatadir(ProgramCommand)
     /// An existing datadir is reused.
     case reusingDatadir(path: String)
+    /// A malloc replacement was found; `option` is the `--soname-synonyms` snapctl added for it (`nil`
+    /// when the user's Massif options set one, or the allocator is unknown).
+    case allocator(AllocatorDetection, option: String?)
     /// valgrind was started with this command line.
     case started(ValgrindCommand, pid: Int32)
     /// Still waiting for the socket to accept a connection (about four times a second).

@@ -21,6 +21,9 @@ protocol ProfiledServer: Sendable {
     /// The user and password that stand for the plan's default user (an attached server's credentials);
     /// `nil` when connections use their own.
     var defaultCredentials: Credentials? { get }
+    /// What the run should say about the server once it is up (its allocators, say): warnings and log
+    /// lines.
+    var startNotes: [StartNote] { get }
 
     /// Opens a connection as `user`.
     func connect(
@@ -40,6 +43,14 @@ protocol ProfiledServer: Sendable {
     func waitForExit() async
     /// Stops the server if snapctl started it; says how, and what could not be cleaned up.
     func stop() async -> ServerStop
+}
+
+/// Something to record about a server that started.
+enum StartNote: Sendable, Hashable {
+    /// A problem the user should see; kept in the manifest's warnings.
+    case warning(String)
+    /// A line for the run log.
+    case log(String)
 }
 
 /// The credentials of an attached server.

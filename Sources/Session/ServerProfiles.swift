@@ -14,22 +14,25 @@ enum ServerProfiles {
                 case .mariadb: .mariadb
                 case .mysql: .mysql
                 }
-            var massifOptions = request.massif.options
-            if request.massif.timeUnit != .instructions {
-                massifOptions.append("--time-unit=\(request.massif.timeUnit.rawValue)")
-            }
             let launch = LaunchOptions(
                 runDirectory: request.runDirectory,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
                 serverOptions: settings.options,
-                massifOptions: massifOptions,
+                massifOptions: request.massif.valgrindOptions,
                 startupTimeout: settings.startupTimeout.duration,
-                searchPath: request.searchPath
+                searchPath: request.searchPath,
+                environment: settings.environment
             )
             do throws(ServerError) {
                 let managed = try await ManagedServer.launch(launch, progress: request.progress)
-                return .success(ManagedProfile(server: managed, runDirectory: request.runDirectory))
+                return .success(
+                    ManagedProfile(
+                        server: managed,
+                        runDirectory: request.runDirectory,
+                        pagesAsHeap: request.massif.pagesAsHeap
+                    )
+                )
             } catch {
                 return .failure(error)
             }
@@ -45,7 +48,8 @@ enum ServerProfiles {
                 vgdbPrefix: attach.vgdbPrefix ?? AttachOptions.defaultVgdbPrefix,
                 target: target,
                 user: attach.user,
-                passwordEnvironmentVariable: attach.passwordEnv
+                passwordEnvironmentVariable: attach.passwordEnv,
+                requirePagesAsHeap: request.massif.pagesAsHeap
             )
             do throws(ServerError) {
                 let attached = try await AttachedServer.attach(options, environment: request.environment)
@@ -53,6 +57,42 @@ enum ServerProfiles {
                 return .success(AttachedProfile(server: attached, password: password))
             } catch {
                 return .failure(error)
+            }
+        }
+    }
+
+    /// The manifest's record of the allocators found; `nil` when there are none.
+    static func allocatorRecords(_ allocators: [AllocatorDetection]) -> [RunManifest.Allocator]? {
+        guard !allocators.isEmpty else { return nil }
+        return allocators.map {
+            RunManifest.Allocator(kind: $0.kind.rawValue, library: $0.library, source: $0.source.rawValue)
+        }
+    }
+
+    /// What to say about the allocators the server runs on: a warning when Massif cannot see their
+    /// blocks, else a line in the run log saying what snapctl did about them.
+    static func allocatorNotes(
+        _ allocators: [AllocatorDetection],
+        added: String?,
+        attached: AttachedServer?
+    ) -> [StartNote] {
+        allocators.map { allocator in
+            switch (allocator.kind, added, attached) {
+            case (.unknown, _, _):
+                return .warning(
+                    "the server runs on \(allocator.summary), an allocator snapctl does not know: Massif sees "
+                        + "none of its blocks; set --soname-synonyms=somalloc=<its soname pattern> in massif.options"
+                )
+            case (_, let option?, nil):
+                return .log("allocator: \(allocator.summary); added \(option) to Massif's options")
+            case (_, nil, let server?) where !server.hasSonameSynonyms:
+                return .warning(
+                    "the attached server runs on \(allocator.summary) but valgrind was started without "
+                        + "--soname-synonyms, so Massif sees none of its blocks; restart it with "
+                        + "\(allocator.massifOption ?? "--soname-synonyms")"
+                )
+            default:
+                return .log("allocator: \(allocator.summary); massif.options set --soname-synonyms")
             }
         }
     }
@@ -68,6 +108,7 @@ enum ServerProfiles {
 struct ManagedProfile: ProfiledServer {
     let server: ManagedServer
     let runDirectory: String
+    let pagesAsHeap: Bool
 
     var pid: Int32 { server.valgrindPID }
     var vgdbPrefix: String { server.vgdbPrefix }
@@ -83,8 +124,15 @@ struct ManagedProfile: ProfiledServer {
             pid: server.valgrindPID,
             valgrindCommand: [server.valgrindCommand.valgrind] + server.valgrindCommand.arguments,
             valgrindVersion: server.valgrind.version.description,
-            startupSeconds: server.startupDuration.seconds
+            startupSeconds: server.startupDuration.seconds,
+            pagesAsHeap: pagesAsHeap,
+            allocators: ServerProfiles.allocatorRecords(server.allocators),
+            sonameSynonyms: server.sonameSynonymsOption
         )
+    }
+
+    var startNotes: [StartNote] {
+        ServerProfiles.allocatorNotes(server.allocators, added: server.sonameSynonymsOption, attached: nil)
     }
 
     func connect(
@@ -155,8 +203,14 @@ struct AttachedProfile: ProfiledServer {
             mode: "attached",
             flavor: server.flavor.rawValue,
             version: server.serverVersion,
-            pid: server.valgrindPID
+            pid: server.valgrindPID,
+            pagesAsHeap: server.valgrindCommandLine.map(AttachedServer.hasPagesAsHeap),
+            allocators: ServerProfiles.allocatorRecords(server.allocators)
         )
+    }
+
+    var startNotes: [StartNote] {
+        ServerProfiles.allocatorNotes(server.allocators, added: nil, attached: server)
     }
 
     func connect(

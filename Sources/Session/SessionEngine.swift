@@ -161,6 +161,12 @@ actor SessionEngine {
         opened.server = server
         opened.watch = watch
         await recorder.setServer(server.info)
+        for note in server.startNotes {
+            switch note {
+            case .warning(let message): await recorder.warn(message)
+            case .log(let line): recorder.log.write(line)
+            }
+        }
         await recorder.persist()
 
         let observer: any SQLSession

@@ -199,7 +199,8 @@ enum StepRules {
         case .serverBinaryMissing, .unrecognisedServer, .initialiserMissing, .valgrindMissing, .vgdbMissing,
             .valgrindVersionUnreadable:
             code = 2
-        case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO:
+        case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO, .preloadMissing,
+            .pagesAsHeapNotEnabled:
             code = 1
         default:
             code = 4

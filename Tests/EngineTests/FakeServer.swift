@@ -34,6 +34,7 @@ final class FakeServer: ProfiledServer, Sendable {
     let vgdbPrefix = "/tmp/fake-vgdb"
     let socketPath = "/tmp/fake.sock"
     var defaultCredentials: Credentials? { nil }
+    var startNotes: [StartNote] { [.warning("a note from the fake server")] }
 
     var info: RunManifest.ServerInfo {
         RunManifest.ServerInfo(mode: "managed", flavor: "mariadb", version: "fake", pid: pid)
