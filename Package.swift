@@ -48,21 +48,21 @@ let package = Package(
         ),
         .target(
             name: "MySQLServer",
-            dependencies: ["CMariaDB", "Valgrind", subprocess, systemPackage, logging],
+            dependencies: ["CMariaDB", "Valgrind", subprocess],
             swiftSettings: strict
         ),
 
         .target(
             name: "Session",
             dependencies: [
-                "Plan", "RunRecord", "Report", "Massif", "Valgrind", "MySQLServer", subprocess, systemPackage, logging,
+                "Plan", "RunRecord", "Report", "Massif", "Valgrind", "MySQLServer", subprocess, systemPackage,
             ],
             swiftSettings: strict
         ),
 
         .target(
             name: "Bundle",
-            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session", "MySQLServer"],
+            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session"],
             swiftSettings: strict
         ),
         .target(
@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "SnapctlCLI",
             dependencies: [
-                "GDBRemote", "Massif", "Plan", "RunRecord", "Report", "Session", "REPL", "Valgrind", "MySQLServer",
+                "Massif", "Plan", "RunRecord", "Report", "Session", "REPL", "Valgrind", "MySQLServer",
                 "Bundle", argumentParser,
             ],
             swiftSettings: strict
@@ -98,12 +98,12 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
         .testTarget(
             name: "BundleTests",
-            dependencies: ["Bundle", "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer"],
+            dependencies: ["Bundle", "Plan", "RunRecord"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "REPLTests",
-            dependencies: ["REPL", "Session", "Plan", "RunRecord", "Massif", "MySQLServer", "Report"],
+            dependencies: ["REPL", "Plan", "RunRecord", "Massif", "MySQLServer", "Report"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "SessionTests",
             dependencies: [
-                "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind",
+                "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "CZlib",
                 argumentParser,
             ],
             swiftSettings: strict
