@@ -73,7 +73,9 @@ struct FrameInterner: Sendable {
         let count = bytes.count
         while index + 8 <= count {
             let word = UInt64(
-                littleEndian: UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped + index).loadUnaligned(as: UInt64.self)
+                littleEndian: UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped + index).loadUnaligned(
+                    as: UInt64.self
+                )
             )
             hash = (hash ^ word) &* 0x100_0000_01B3
             hash ^= hash >> 29
