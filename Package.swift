@@ -48,7 +48,7 @@ let package = Package(
         ),
         .target(
             name: "MySQLServer",
-            dependencies: ["CMariaDB", "Valgrind", subprocess, systemPackage, logging],
+            dependencies: ["CMariaDB", "CZlib", "Valgrind", subprocess, systemPackage, logging],
             swiftSettings: strict
         ),
 

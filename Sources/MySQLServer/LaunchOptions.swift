@@ -18,6 +18,8 @@ public struct LaunchOptions: Sendable, Hashable {
     public var bufferPoolSize: String
     /// A `PATH` to search instead of the process's own (tests use it to hide valgrind).
     public var searchPath: String?
+    /// Where initialised datadirs are cached (`DatadirCache`); by default the user's cache directory.
+    public var datadirCache: DatadirCacheSetting = .automatic
 
     /// Creates launch options; the defaults start the embedded MariaDB.
     public init(
@@ -51,6 +53,10 @@ public enum LaunchProgress: Sendable, Hashable {
     case initialisingDatadir(ProgramCommand)
     /// An existing datadir is reused.
     case reusingDatadir(path: String)
+    /// The datadir was copied from the datadir cache (after building or rebuilding the entry, if it says so).
+    case datadirFromCache(CachedDatadir)
+    /// The datadir cache could not be used (the reason); the datadir is initialised in the run instead.
+    case datadirCacheUnavailable(reason: String)
     /// valgrind was started with this command line.
     case started(ValgrindCommand, pid: Int32)
     /// Still waiting for the socket to accept a connection (about four times a second).
