@@ -348,7 +348,8 @@ public struct MassifParser: Sendable {
             guard let top = TopDescription.allCases.first(where: { description.elementsEqual($0.rawValue.utf8) })
             else {
                 throw error(
-                    expected: "\"(heap allocation functions) ...\" or \"(page allocation syscalls) ...\"",
+                    expected: "\"(heap allocation functions) ...\", \"(page allocation syscalls) ...\" or an xtree "
+                        + "event (\"curB : currently allocated Bytes\", ...)",
                     line: text
                 )
             }

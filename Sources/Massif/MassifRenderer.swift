@@ -339,6 +339,7 @@ extension TopDescription {
         switch self {
         case .heapAllocationFunctions: return "(heap allocation functions)"
         case .pageAllocationSyscalls: return "(page allocation syscalls)"
+        default: return "(\(rawValue))"
         }
     }
 }

@@ -179,7 +179,10 @@ struct DatadirCache: Sendable {
             throw .runDirectory(path: buildLayout.datadir, reason: "reading the new datadir: \(error)")
         }
         guard Self.writeText(scratch + "/manifest", manifest), Self.writeText(scratch + "/key", key.text) else {
-            throw .runDirectory(path: scratch, reason: "cannot write the cache entry: \(String(cString: strerror(errno)))")
+            throw .runDirectory(
+                path: scratch,
+                reason: "cannot write the cache entry: \(String(cString: strerror(errno)))"
+            )
         }
         if rename(scratch, entry) != 0 {
             // Another run built the same entry first (ENOTEMPTY/EEXIST): use theirs, verified on copy.

@@ -259,7 +259,7 @@ import Testing
         ),
         (
             "bad top description", minimal.replacingOccurrences(of: "(heap allocation functions)", with: "(heap)"),
-            20, "\"(heap allocation functions) ...\" or \"(page allocation syscalls) ...\""
+            20, "\"(heap allocation functions) ...\", \"(page allocation syscalls) ...\" or an xtree event"
         ),
         (
             "frame without address", minimal.replacingOccurrences(of: "0x401136: f", with: "f"),

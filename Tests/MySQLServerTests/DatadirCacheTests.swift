@@ -12,13 +12,16 @@ struct DatadirCacheTests {
         let adapter: FlavorAdapter
         let initialiser: String
 
-        init(redoLogSize: String = "8M", versionLine: String? = nil, root: TemporaryRunDirectory? = nil) async throws
-        {
+        init(redoLogSize: String = "8M", versionLine: String? = nil, root: TemporaryRunDirectory? = nil) async throws {
             self.root = try root ?? TemporaryRunDirectory("cache")
             let path = try ServerLocator.resolve("mariadbd", path: nil)
             var binary = try await ServerLocator.identify(path)
             if let versionLine { binary.versionLine = versionLine }
-            adapter = FlavorAdapter(binary: binary, runningAsRoot: ServerLocator.runningAsRoot, redoLogSize: redoLogSize)
+            adapter = FlavorAdapter(
+                binary: binary,
+                runningAsRoot: ServerLocator.runningAsRoot,
+                redoLogSize: redoLogSize
+            )
             initialiser = try #require(
                 ServerLocator.initialiser(for: binary, path: nil),
                 "mariadb-install-db is not installed (scripts/setup installs mariadb-server)"
@@ -75,7 +78,10 @@ struct DatadirCacheTests {
         #expect(!Self.initialised(secondEvents), "a cached datadir must not run the initialiser again")
         let copied = ServerRunLayout(runDirectory: second.path).datadir
         #expect(try DatadirCache.manifest(of: copied) == String(contentsOfFile: entry + "/manifest", encoding: .utf8))
-        let log = try String(contentsOfFile: ServerRunLayout(runDirectory: second.path).initialisationLog, encoding: .utf8)
+        let log = try String(
+            contentsOfFile: ServerRunLayout(runDirectory: second.path).initialisationLog,
+            encoding: .utf8
+        )
         #expect(log.contains("copied from the cache entry \(entry)"))
 
         // A real server starts from a copy and runs SQL.
@@ -206,7 +212,9 @@ struct DatadirCacheTests {
     func cacheLocation() {
         let all = ["SNAPCTL_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"]
         #expect(DatadirCacheSetting.automatic.root(environment: all) == "/c")
-        #expect(DatadirCacheSetting.automatic.root(environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"]) == "/x/snapctl")
+        #expect(
+            DatadirCacheSetting.automatic.root(environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"]) == "/x/snapctl"
+        )
         #expect(DatadirCacheSetting.automatic.root(environment: ["HOME": "/h"]) == "/h/.cache/snapctl")
         #expect(DatadirCacheSetting.automatic.root(environment: [:]) == nil)
         #expect(DatadirCacheSetting.disabled.root(environment: all) == nil)
