@@ -47,6 +47,14 @@ public struct XTreeCallgrindParser: Sendable {
     private var blockCosts: [Int]?
     private var totalsChecked = false
     private var tree = CallTree()
+    /// Each distinct frame made once: building and parsing its text per stack was most of the time.
+    private var frameIDs: [FrameKey: Int] = [:]
+
+    private struct FrameKey: Hashable {
+        var file: String
+        var function: String
+        var line: Int
+    }
 
     private enum Phase {
         case header
@@ -256,12 +264,20 @@ public struct XTreeCallgrindParser: Sendable {
         guard let costs = blockCosts else {
             throw error(expected: "the stack's cost on its last frame's line", found: "a blank line")
         }
-        var frames: [CodeFrame] = []
+        var frames: [Int] = []
+        frames.reserveCapacity(block.count)
         for frame in block.reversed() {
+            let key = FrameKey(file: frame.file, function: frame.function, line: frame.line)
+            if let known = frameIDs[key] {
+                frames.append(known)
+                continue
+            }
             guard
                 let code = CodeFrame(text: Self.frameText(file: frame.file, function: frame.function, line: frame.line))
             else { throw error(expected: "a frame with a function name", found: "\"\(frame.function)\"") }
-            frames.append(code)
+            let id = tree.frameID(code)
+            frameIDs[key] = id
+            frames.append(id)
         }
         guard tree.add(path: frames, costs: costs) else {
             throw error(expected: "costs whose sums stay below \(Int.max)", found: "a larger sum after this stack")
@@ -355,21 +371,22 @@ struct CallTree: Sendable {
     private var values: [[Int]] = [[]]
     private var childIndex: [ChildKey: Int] = [:]
 
-    /// Adds a stack (allocation site first); false when a sum would pass `Int.max`.
-    mutating func add(path: [CodeFrame], costs: [Int]) -> Bool {
+    /// The number of a frame, the same for equal descriptions.
+    mutating func frameID(_ code: CodeFrame) -> Int {
+        if let known = frameIDs[code.text] { return known }
+        let id = frameTexts.count
+        frameIDs[code.text] = id
+        frameTexts.append(code.text)
+        frames.append(.code(code))
+        return id
+    }
+
+    /// Adds a stack of frame numbers (allocation site first); false when a sum would pass `Int.max`.
+    mutating func add(path: [Int], costs: [Int]) -> Bool {
         if values[0].isEmpty { values[0] = Array(repeating: 0, count: costs.count) }
         guard Self.accumulate(&values[0], costs) else { return false }
         var node = 0
-        for code in path {
-            let frame: Int
-            if let known = frameIDs[code.text] {
-                frame = known
-            } else {
-                frame = frameTexts.count
-                frameIDs[code.text] = frame
-                frameTexts.append(code.text)
-                frames.append(.code(code))
-            }
+        for frame in path {
             let key = ChildKey(parent: node, frame: frame)
             let child: Int
             if let known = childIndex[key] {
