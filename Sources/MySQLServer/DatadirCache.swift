@@ -73,6 +73,8 @@ struct DatadirCache: Sendable {
     /// A cache failure, to log before falling back.
     struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
         var description: String
+        /// True when writing the run's copy failed (a full disk): the entry is not at fault and is kept.
+        var inDestination = false
     }
 
     /// What identifies an entry: every line must match for the entry to be used.
@@ -130,6 +132,10 @@ struct DatadirCache: Sendable {
         initialise: (_ buildLayout: ServerRunLayout) async throws(ServerError) -> Void
     ) async throws(ServerError) -> CachedDatadir {
         let entry = entriesDirectory + "/" + key.name
+        // Whatever is in the way was not put there by the cache: leave it to the initialiser's own error.
+        if FileIO.exists(layout.datadir) {
+            throw .runDirectory(path: layout.datadir, reason: "something is already there")
+        }
         var rebuildReason: String?
         if FileIO.exists(entry) {
             do {
@@ -139,6 +145,9 @@ struct DatadirCache: Sendable {
                 return .reused(entry: entry)
             } catch {
                 FileIO.removeTree(layout.datadir)
+                if error.inDestination {
+                    throw .runDirectory(path: layout.datadir, reason: "copying the cached datadir: \(error)")
+                }
                 rebuildReason = error.description
                 discard(entry)
             }
@@ -264,10 +273,13 @@ struct DatadirCache: Sendable {
             }
         }
         guard mkdir(destination, 0o700) == 0 else {
-            throw Failure(description: "\(destination): \(String(cString: strerror(errno)))")
+            throw Failure(description: "\(destination): \(String(cString: strerror(errno)))", inDestination: true)
         }
         for directory in directories where mkdir(destination + "/" + directory, 0o700) != 0 {
-            throw Failure(description: "\(destination)/\(directory): \(String(cString: strerror(errno)))")
+            throw Failure(
+                description: "\(destination)/\(directory): \(String(cString: strerror(errno)))",
+                inDestination: true
+            )
         }
         var present = 0
         try walkFiles(source) { (path) throws(Failure) in
@@ -312,7 +324,7 @@ struct DatadirCache: Sendable {
         if let destination {
             output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o660)
             guard output >= 0 else {
-                throw Failure(description: "\(destination): \(String(cString: strerror(errno)))")
+                throw Failure(description: "\(destination): \(String(cString: strerror(errno)))", inDestination: true)
             }
         }
         defer { if output >= 0 { close(output) } }
@@ -335,7 +347,10 @@ struct DatadirCache: Sendable {
                 let result = write(output, buffer + written, count - written)
                 if result < 0 {
                     if errno == EINTR { continue }
-                    throw Failure(description: "\(destination ?? path): \(String(cString: strerror(errno)))")
+                    throw Failure(
+                        description: "\(destination ?? path): \(String(cString: strerror(errno)))",
+                        inDestination: true
+                    )
                 }
                 written += result
             }

@@ -231,7 +231,7 @@ public actor ManagedServer {
                 switch error {
                 case .cancelled, .datadirInitialisationFailed, .spawnFailed: throw error
                 default:
-                    FileIO.removeTree(layout.datadir)
+                    // The cache removed what it had copied; anything else at the datadir is the initialiser's to report.
                     progress(.datadirCacheUnavailable(reason: "\(error)"))
                 }
             }
