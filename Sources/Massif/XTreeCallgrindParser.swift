@@ -82,6 +82,7 @@ public struct XTreeCallgrindParser: Sendable {
         if !partial.isEmpty {
             guard let found = memchr(base, 0x0A, input.count) else {
                 partial.append(contentsOf: input)
+                try checkPartialLength()
                 return
             }
             start = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found)) + 1
@@ -97,6 +98,21 @@ public struct XTreeCallgrindParser: Sendable {
             start = end + 1
         }
         partial.append(contentsOf: UnsafeBufferPointer(rebasing: input[start...]))
+        try checkPartialLength()
+    }
+
+    /// Lines are at most this long: a file that is not text (no newline for megabytes) must not fill memory.
+    public static let maximumLineLength = 1 << 20
+
+    private func checkPartialLength() throws(MassifError) {
+        if partial.count > Self.maximumLineLength {
+            throw MassifError(
+                fileName: fileName,
+                line: lineNumber + 1,
+                expected: "a line of at most \(Self.maximumLineLength) bytes",
+                found: "a longer one starting \(MassifError.quote(partial.prefix(40)))"
+            )
+        }
     }
 
     /// Reads a whole dump held in memory.

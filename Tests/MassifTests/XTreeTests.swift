@@ -189,6 +189,16 @@ import Testing
         }
     }
 
+    @Test func aHugeLineIsRefusedNotBuffered() {
+        let text = Array((Self.minimal + "fn=(9) " + String(repeating: "x", count: 2 << 20)).utf8)
+        #expect {
+            _ = try XTreeCallgrindParser.parse(text, fileName: "huge.kcg")
+        } throws: { error in
+            (error as? MassifError)?.description.hasPrefix("huge.kcg:27: expected a line of at most 1048576 bytes")
+                == true
+        }
+    }
+
     /// A program under `valgrind --tool=massif --xtree-memory=full --vgdb=yes`, dumped with vgdb `xtmemory` in
     /// both formats while it waits: both parse and agree, and they hold the program's allocations.
     @Test func dumpsMadeByValgrindParseInBothFormats() throws {
