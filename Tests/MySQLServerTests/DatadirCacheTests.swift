@@ -12,9 +12,14 @@ struct DatadirCacheTests {
         let adapter: FlavorAdapter
         let initialiser: String
 
-        init(redoLogSize: String = "8M", versionLine: String? = nil, root: TemporaryRunDirectory? = nil) async throws {
+        init(
+            redoLogSize: String = "8M",
+            versionLine: String? = nil,
+            binaryPath: String? = nil,
+            root: TemporaryRunDirectory? = nil
+        ) async throws {
             self.root = try root ?? TemporaryRunDirectory("cache")
-            let path = try ServerLocator.resolve("mariadbd", path: nil)
+            let path = try binaryPath ?? ServerLocator.resolve("mariadbd", path: nil)
             var binary = try await ServerLocator.identify(path)
             if let versionLine { binary.versionLine = versionLine }
             adapter = FlavorAdapter(
@@ -136,6 +141,33 @@ struct DatadirCacheTests {
         }
         #expect(Set([baseEntry, optionsEntry, versionEntry]).count == 3)
         #expect(Self.entries(setup.root.path).count == 3)
+    }
+
+    @Test("when the server binary changes (an upgrade), its old entries are deleted")
+    func changedBinaryPrunesItsOldEntries() async throws {
+        let scratch = try TemporaryRunDirectory("bin")
+        defer { scratch.cleanup() }
+        let binary = scratch.path + "/mariadbd"
+        try FileManager.default.copyItem(atPath: try ServerLocator.resolve("mariadbd", path: nil), toPath: binary)
+        let setup = try await Setup(binaryPath: binary)
+        defer { setup.root.cleanup() }
+        let (first, firstEvents) = try await setup.prepare("u1")
+        defer { first.cleanup() }
+        let old = try #require(Self.outcome(firstEvents)).entry
+        // The same path, a new modification time: another build of the server.
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -86_400)],
+            ofItemAtPath: binary
+        )
+        let upgraded = try await Setup(binaryPath: binary, root: setup.root)
+        let (second, secondEvents) = try await upgraded.prepare("u2")
+        defer { second.cleanup() }
+        guard case .built(let new) = Self.outcome(secondEvents) else {
+            Issue.record("changed binary: expected a new entry, got \(secondEvents)")
+            return
+        }
+        #expect(new != old)
+        #expect(Self.entries(setup.root.path) == [URL(fileURLWithPath: new).lastPathComponent])
     }
 
     @Test("a damaged entry is detected, replaced, and the run still gets a good datadir")
