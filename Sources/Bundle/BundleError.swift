@@ -25,6 +25,9 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
     case secretLeft(path: String, sources: [String])
     /// The recorded run has no step with both a before and an after snapshot.
     case nothingToCompare(file: String)
+    /// The bundle's plan sets `server.env` (e.g. `LD_PRELOAD`), which would load code named by someone else
+    /// into the server; replay refuses it unless the user accepts it with `--allow-env`.
+    case serverEnvironment(file: String, names: [String])
     /// The replay's run directory cannot be used (the session's own message).
     case runDirectory(message: String)
 
@@ -58,6 +61,9 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
                 "refusing to write the bundle: \(path) still holds the value of \(sources.joined(separator: ", ")) after redaction"
         case .runDirectory(let message):
             return message
+        case .serverEnvironment(let file, let names):
+            return
+                "\(file): its plan sets server.env (\(names.joined(separator: ", "))), which changes what the server loads and runs (LD_PRELOAD loads a library into it); read plan.yaml in the bundle, then run snapctl replay --allow-env to accept it"
         case .nothingToCompare(let file):
             return
                 "\(file): no step of the recorded run has both a before and an after snapshot, so there is no heap change to reproduce"

@@ -22,7 +22,7 @@ public enum BundlePacker {
             runDirectory: String,
             output: String? = nil,
             redactLiterals: Bool = false,
-            toolVersion: String = "dev",
+            toolVersion: String = SnapctlVersion.current,
             machine: MachineFacts? = nil
         ) {
             self.runDirectory = runDirectory

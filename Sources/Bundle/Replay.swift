@@ -23,6 +23,8 @@ public enum Replay {
         public var searchPath: String?
         /// Environment for `password_env` and shell steps; the process's own when `nil`.
         public var environment: [String: String]?
+        /// Accept a plan that sets `server.env` (`--allow-env`): it can load a library into the server.
+        public var allowServerEnvironment = false
         /// Called before the session starts, with the checked bundle; for the command's first lines.
         public var checked: @Sendable (Checked) -> Void
         /// Progress of the replayed session.
@@ -32,7 +34,7 @@ public enum Replay {
             bundle: String,
             out: String? = nil,
             tolerance: ReplayTolerance = ReplayTolerance(),
-            toolVersion: String = "dev",
+            toolVersion: String = SnapctlVersion.current,
             arguments: [String] = [],
             searchPath: String? = nil,
             environment: [String: String]? = nil,
@@ -128,6 +130,9 @@ public enum Replay {
         }
         let plan = try BundlePlan.load(yaml: planText, manifest: recorded, file: bundle)
         if case .attach(let attach) = plan.target { throw .attachedRun(file: bundle, pid: attach.pid) }
+        if let environment = plan.target.server?.environment, !environment.isEmpty, !options.allowServerEnvironment {
+            throw .serverEnvironment(file: bundle, names: environment.keys.sorted())
+        }
         let comparable = ReplayComparison.compare(recorded: recorded, replayed: recorded, tolerance: options.tolerance)
         guard comparable.headline != nil else { throw .nothingToCompare(file: bundle) }
 

@@ -21,6 +21,9 @@ public struct AttachOptions: Sendable, Hashable, Codable {
     public var user: String
     /// The environment variable that holds the password (e.g. `MYSQL_PWD`); `nil` for no password.
     public var passwordEnvironmentVariable: String?
+    /// The plan asks for `pages_as_heap`: the running valgrind must have been started with
+    /// `--pages-as-heap=yes`, since that cannot be switched on later.
+    public var requirePagesAsHeap: Bool
 
     /// valgrind's default `--vgdb-prefix` (`VG_(vgdb_prefix_default)` without TMPDIR).
     public static let defaultVgdbPrefix = "/tmp/vgdb-pipe"
@@ -31,13 +34,29 @@ public struct AttachOptions: Sendable, Hashable, Codable {
         vgdbPrefix: String = AttachOptions.defaultVgdbPrefix,
         target: ConnectionTarget,
         user: String = "root",
-        passwordEnvironmentVariable: String? = nil
+        passwordEnvironmentVariable: String? = nil,
+        requirePagesAsHeap: Bool = false
     ) {
         self.pid = pid
         self.vgdbPrefix = vgdbPrefix
         self.target = target
         self.user = user
         self.passwordEnvironmentVariable = passwordEnvironmentVariable
+        self.requirePagesAsHeap = requirePagesAsHeap
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pid, vgdbPrefix, target, user, passwordEnvironmentVariable, requirePagesAsHeap
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        pid = try container.decode(Int32.self, forKey: .pid)
+        vgdbPrefix = try container.decode(String.self, forKey: .vgdbPrefix)
+        target = try container.decode(ConnectionTarget.self, forKey: .target)
+        user = try container.decode(String.self, forKey: .user)
+        passwordEnvironmentVariable = try container.decodeIfPresent(String.self, forKey: .passwordEnvironmentVariable)
+        requirePagesAsHeap = try container.decodeIfPresent(Bool.self, forKey: .requirePagesAsHeap) ?? false
     }
 }
 
@@ -50,6 +69,10 @@ public struct AttachedServer: Sendable {
     public let vgdbFIFO: String
     /// The server's version string (`SELECT VERSION()` via `mysql_get_server_info`).
     public let serverVersion: String
+    /// The valgrind command line of the process (from `/proc/PID/cmdline`), when it could be read.
+    public let valgrindCommandLine: [String]?
+    /// The malloc replacements mapped into the process (from `/proc/PID/maps`).
+    public let allocators: [AllocatorDetection]
     private let password: String?
 
     /// The valgrind process's pid, for the vgdb relay.
@@ -69,6 +92,10 @@ public struct AttachedServer: Sendable {
         environment: [String: String]? = nil
     ) async throws(ServerError) -> AttachedServer {
         guard ProcessGroup.processExists(options.pid) else { throw .noSuchProcess(pid: options.pid) }
+        let commandLine = FileIO.commandLine(pid: options.pid)
+        if options.requirePagesAsHeap, let commandLine, !Self.hasPagesAsHeap(commandLine) {
+            throw .pagesAsHeapNotEnabled(pid: options.pid, command: commandLine.joined(separator: " "))
+        }
         guard
             let fifo = VgdbEndpoint.scan(prefix: options.vgdbPrefix).first(where: { $0.pid == options.pid })?
                 .toValgrindFIFO
@@ -90,7 +117,14 @@ public struct AttachedServer: Sendable {
         )
         let version = await probe.serverVersion
         await probe.close()
-        return AttachedServer(options: options, vgdbFIFO: fifo, serverVersion: version, password: password)
+        return AttachedServer(
+            options: options,
+            vgdbFIFO: fifo,
+            serverVersion: version,
+            valgrindCommandLine: commandLine,
+            allocators: AllocatorDetector.detect(pid: options.pid),
+            password: password
+        )
     }
 
     /// Opens a connection with the attach credentials.
@@ -104,6 +138,23 @@ public struct AttachedServer: Sendable {
                 database: database
             )
         )
+    }
+
+    /// Whether valgrind's options (those before the program) switch `--pages-as-heap` on; the last one wins.
+    public static func hasPagesAsHeap(_ commandLine: [String]) -> Bool {
+        var on = false
+        for word in commandLine.dropFirst() {
+            if !word.hasPrefix("-") { break }
+            if word.hasPrefix("--pages-as-heap=") { on = word == "--pages-as-heap=yes" }
+        }
+        return on
+    }
+
+    /// Whether valgrind was started with a `--soname-synonyms` option (so an allocator's blocks are seen).
+    public var hasSonameSynonyms: Bool {
+        (valgrindCommandLine ?? []).dropFirst().prefix { $0.hasPrefix("-") }.contains {
+            $0.hasPrefix("--soname-synonyms")
+        }
     }
 
     /// Whether the valgrind process still exists.

@@ -131,3 +131,63 @@ extension Array where Element == UInt8 {
         return value
     }
 }
+
+extension ELFSymbols {
+    /// The `DT_NEEDED` entries of a 64-bit little-endian ELF file (`libjemalloc.so.2`, `libc.so.6`): the
+    /// libraries the dynamic linker loads with it. Empty for anything else, or a file without `.dynamic`.
+    ///
+    /// Read from the section headers (`.dynamic` and the string table its `sh_link` names), with every read
+    /// bounded, since the binary is the user's and may be anything.
+    public static func neededLibraries(_ path: String) -> [String] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        func bytes(_ offset: UInt64, _ count: Int) -> [UInt8]? {
+            guard count > 0, count < 1 << 24, offset < 1 << 40 else { return nil }
+            var buffer = [UInt8](repeating: 0, count: count)
+            let read = buffer.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return -1 }
+                return pread(fd, base, count, off_t(offset))
+            }
+            return read == count ? buffer : nil
+        }
+        guard let header = bytes(0, 64), header[0..<4] == [0x7F, 0x45, 0x4C, 0x46], header[4] == 2, header[5] == 1
+        else { return [] }
+        let sectionOffset = header.littleEndian(at: 0x28, size: 8)
+        let entrySize = Int(header.littleEndian(at: 0x3A, size: 2))
+        let count = Int(header.littleEndian(at: 0x3C, size: 2))
+        guard entrySize >= 64, count > 0, let table = bytes(sectionOffset, entrySize * count) else { return [] }
+        let dynamicType: UInt64 = 6
+        for index in 0..<count {
+            let base = index * entrySize
+            guard table.littleEndian(at: base + 4, size: 4) == dynamicType else { continue }
+            let link = Int(table.littleEndian(at: base + 0x28, size: 4))
+            guard link < count,
+                let dynamic = bytes(
+                    table.littleEndian(at: base + 0x18, size: 8),
+                    Int(table.littleEndian(at: base + 0x20, size: 8))
+                ),
+                let strings = bytes(
+                    table.littleEndian(at: link * entrySize + 0x18, size: 8),
+                    Int(table.littleEndian(at: link * entrySize + 0x20, size: 8))
+                )
+            else { return [] }
+            var needed: [String] = []
+            var entry = 0
+            while entry + 16 <= dynamic.count {
+                let tag = dynamic.littleEndian(at: entry, size: 8)
+                if tag == 0 { break }
+                if tag == 1 {
+                    let start = Int(clamping: dynamic.littleEndian(at: entry + 8, size: 8))
+                    if start < strings.count {
+                        let end = strings[start...].firstIndex(of: 0) ?? strings.count
+                        needed.append(String(decoding: strings[start..<end], as: UTF8.self))
+                    }
+                }
+                entry += 16
+            }
+            return needed
+        }
+        return []
+    }
+}

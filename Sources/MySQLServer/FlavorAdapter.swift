@@ -97,6 +97,18 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         }
     }
 
+    /// The value of the last `--NAME=VALUE` (also `--loose-NAME`, and `_` for `-`) among `options`.
+    static func userValue(of name: String, in options: [String]) -> String? {
+        var found: String?
+        for option in options {
+            guard option.hasPrefix("--"), let equals = option.firstIndex(of: "=") else { continue }
+            var key = String(option[option.index(option.startIndex, offsetBy: 2)..<equals].map { $0 == "_" ? "-" : $0 })
+            if key.hasPrefix("loose-") { key.removeFirst("loose-".count) }
+            if key == name { found = String(option[option.index(after: equals)...]) }
+        }
+        return found
+    }
+
     /// The server's options for a private, socket-only server in `layout`.
     ///
     /// Workarounds from reference section G: `--innodb-use-native-aio=0` below valgrind 3.23 (MariaDB
@@ -119,7 +131,10 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         ours.append(redoLogOption)
         switch flavor {
         case .mariadb:
-            ours.append("--loose-innodb-buffer-pool-size-max=\(bufferPoolSize)")
+            // The largest pool the server may grow to is the pool the user asks for: a larger
+            // `--innodb-buffer-pool-size` than the maximum would be cut down to it.
+            let poolMax = Self.userValue(of: "innodb-buffer-pool-size", in: userOptions) ?? bufferPoolSize
+            ours.append("--loose-innodb-buffer-pool-size-max=\(poolMax)")
             if valgrind < ValgrindInstallation.firstReleaseWithWorkingIOUring {
                 ours.append("--innodb-use-native-aio=0")
             }

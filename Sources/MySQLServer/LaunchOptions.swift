@@ -18,6 +18,8 @@ public struct LaunchOptions: Sendable, Hashable {
     public var bufferPoolSize: String
     /// A `PATH` to search instead of the process's own (tests use it to hide valgrind).
     public var searchPath: String?
+    /// Variables added to the server's environment (`server.env` of the plan), e.g. `LD_PRELOAD`.
+    public var environment: [String: String]
     /// Where initialised datadirs are cached (`DatadirCache`); by default the user's cache directory.
     public var datadirCache: DatadirCacheSetting = .automatic
 
@@ -30,7 +32,8 @@ public struct LaunchOptions: Sendable, Hashable {
         massifOptions: [String] = [],
         startupTimeout: Duration = .seconds(120),
         bufferPoolSize: String = "32M",
-        searchPath: String? = nil
+        searchPath: String? = nil,
+        environment: [String: String] = [:]
     ) {
         self.runDirectory = runDirectory
         self.serverBinary = serverBinary
@@ -40,6 +43,7 @@ public struct LaunchOptions: Sendable, Hashable {
         self.startupTimeout = startupTimeout
         self.bufferPoolSize = bufferPoolSize
         self.searchPath = searchPath
+        self.environment = environment
     }
 }
 
@@ -57,6 +61,9 @@ public enum LaunchProgress: Sendable, Hashable {
     case datadirFromCache(CachedDatadir)
     /// The datadir cache could not be used (the reason); the datadir is initialised in the run instead.
     case datadirCacheUnavailable(reason: String)
+    /// A malloc replacement was found; `option` is the `--soname-synonyms` snapctl added for it (`nil`
+    /// when the user's Massif options set one, or the allocator is unknown).
+    case allocator(AllocatorDetection, option: String?)
     /// valgrind was started with this command line.
     case started(ValgrindCommand, pid: Int32)
     /// Still waiting for the socket to accept a connection (about four times a second).

@@ -31,6 +31,10 @@ public actor ManagedServer {
     public nonisolated let processGroupID: Int32
     /// How long the server took to accept its first connection.
     public nonisolated let startupDuration: Duration
+    /// The malloc replacements found in the binary and its environment (see ``AllocatorDetection``).
+    public nonisolated let allocators: [AllocatorDetection]
+    /// The `--soname-synonyms` option snapctl added for them, if any.
+    public nonisolated let sonameSynonymsOption: String?
     private nonisolated let exitBox: ExitBox
     private nonisolated let supervisor: Task<ProcessExit, any Error>
     private var shutdownTask: Task<ShutdownOutcome, Never>?
@@ -57,6 +61,8 @@ public actor ManagedServer {
         valgrindPID: Int32,
         processGroupID: Int32,
         startupDuration: Duration,
+        allocators: [AllocatorDetection],
+        sonameSynonymsOption: String?,
         exitBox: ExitBox,
         supervisor: Task<ProcessExit, any Error>
     ) {
@@ -68,6 +74,8 @@ public actor ManagedServer {
         self.valgrindPID = valgrindPID
         self.processGroupID = processGroupID
         self.startupDuration = startupDuration
+        self.allocators = allocators
+        self.sonameSynonymsOption = sonameSynonymsOption
         self.exitBox = exitBox
         self.supervisor = supervisor
     }
@@ -96,6 +104,13 @@ public actor ManagedServer {
         var binary = try await ServerLocator.identify(binaryPath)
         if let flavor = options.flavor { binary.flavor = flavor }
         progress(.identified(binary, valgrind: valgrind.version))
+        // Before anything is made: a missing preload would start the server on another malloc.
+        try AllocatorDetector.checkPreload(environment: options.environment)
+        let allocators = AllocatorDetector.detect(binary: binary.path, environment: options.environment)
+        let synonyms = AllocatorDetector.massifOptions(for: allocators, userOptions: options.massifOptions)
+        for allocator in allocators {
+            progress(.allocator(allocator, option: allocator.sonameSynonyms == nil ? nil : synonyms.first))
+        }
         let adapter = FlavorAdapter(
             binary: binary,
             runningAsRoot: ServerLocator.runningAsRoot,
@@ -132,12 +147,17 @@ public actor ManagedServer {
             vgdbPrefix: layout.vgdbPrefix,
             massifOutFile: layout.massifFinalFile,
             logFile: layout.valgrindLog,
-            massifOptions: options.massifOptions,
+            massifOptions: synonyms + options.massifOptions,
             program: binary.path,
             programArguments: flags.arguments
         )
         let exitBox = ExitBox()
-        let (pid, supervisor) = try await spawn(command, layout: layout, exitBox: exitBox)
+        let (pid, supervisor) = try await spawn(
+            command,
+            environment: options.environment,
+            layout: layout,
+            exitBox: exitBox
+        )
         progress(.started(command, pid: pid))
 
         let started = ContinuousClock.now
@@ -177,6 +197,8 @@ public actor ManagedServer {
             valgrindPID: filePID ?? pid,
             processGroupID: pid,
             startupDuration: elapsed,
+            allocators: allocators,
+            sonameSynonymsOption: synonyms.first,
             exitBox: exitBox,
             supervisor: supervisor
         )
@@ -285,6 +307,7 @@ public actor ManagedServer {
     /// Starts valgrind in a new process group; a supervising task waits for its exit and records it.
     private static func spawn(
         _ command: ValgrindCommand,
+        environment: [String: String],
         layout: ServerRunLayout,
         exitBox: ExitBox
     ) async throws(ServerError) -> (pid: Int32, supervisor: Task<ProcessExit, any Error>) {
@@ -299,6 +322,9 @@ public actor ManagedServer {
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(30)),
             .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(5)),
         ]
+        var updates: [Environment.Key: String?] = [:]
+        for (name, value) in environment { updates[Environment.Key(stringLiteral: name)] = value }
+        let processEnvironment = Environment.inherit.updating(updates)
         let (pids, pidSink) = AsyncStream<Int32>.makeStream()
         let supervisor = Task<ProcessExit, any Error> {
             defer { pidSink.finish() }
@@ -306,6 +332,7 @@ public actor ManagedServer {
                 let result = try await Subprocess.run(
                     .path(.init(command.valgrind)),
                     arguments: Arguments(command.arguments),
+                    environment: processEnvironment,
                     workingDirectory: .init(layout.serverDirectory),
                     platformOptions: platform,
                     input: .none,

@@ -91,3 +91,48 @@ public enum ServerDoctor {
         )
     }
 }
+
+extension ServerDoctor {
+    /// Which malloc the server will run on, from its needed libraries and `preload` (the `LD_PRELOAD` its
+    /// plan's `server.env` sets): jemalloc and tcmalloc pass with the `--soname-synonyms` snapctl adds; an
+    /// allocator snapctl does not know warns, since Massif would see none of its blocks.
+    public static func allocatorCheck(binary: String, preload: [String], path: String? = nil) -> DoctorCheck {
+        let name = "server allocator"
+        guard let resolved = try? ServerLocator.resolve(binary, path: path) else {
+            return DoctorCheck(name: name, status: .warn, detail: "'\(binary)' not found, so not inspected")
+        }
+        var environment: [String: String] = [:]
+        if !preload.isEmpty { environment["LD_PRELOAD"] = preload.joined(separator: " ") }
+        do {
+            try AllocatorDetector.checkPreload(environment: environment)
+        } catch {
+            return DoctorCheck(
+                name: name,
+                status: .fail,
+                detail: "\(error)",
+                fix: "give an existing library to LD_PRELOAD (server.env in the plan)"
+            )
+        }
+        let found = AllocatorDetector.detect(binary: resolved, environment: environment)
+        guard !found.isEmpty else {
+            return DoctorCheck(name: name, status: .pass, detail: "the C library's malloc (Massif's default)")
+        }
+        if let unknown = found.first(where: { $0.kind == .unknown }) {
+            return DoctorCheck(
+                name: name,
+                status: .warn,
+                detail: "\(unknown.summary): an allocator snapctl does not know; Massif sees none of its blocks "
+                    + "without --soname-synonyms",
+                fix: "add --soname-synonyms=somalloc=<a pattern matching its soname, e.g. *mimalloc*> "
+                    + "to massif.options in the plan, or set server.env's LD_PRELOAD to jemalloc or tcmalloc"
+            )
+        }
+        let option = AllocatorDetector.massifOptions(for: found, userOptions: []).first ?? ""
+        let summaries = found.map(\.summary).joined(separator: ", ")
+        return DoctorCheck(
+            name: name,
+            status: .pass,
+            detail: "\(summaries); snapctl adds \(option) to Massif's options"
+        )
+    }
+}

@@ -40,6 +40,11 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     case noVgdbFIFO(pid: Int32, prefix: String, looked: String)
     /// Attach mode: the environment variable that should hold the password is not set.
     case passwordVariableUnset(name: String)
+    /// A library in `LD_PRELOAD` of the server's environment does not exist; the server was not started.
+    case preloadMissing(library: String, searched: [String])
+    /// Attach mode with `pages_as_heap`: the running valgrind was not started with `--pages-as-heap=yes`,
+    /// so its snapshots count malloc's blocks, not pages; nothing was attached.
+    case pagesAsHeapNotEnabled(pid: Int32, command: String)
     /// The operation was cancelled (Ctrl-C); the server has been stopped.
     case cancelled
 
@@ -120,6 +125,18 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
                 """
         case .passwordVariableUnset(let name):
             return "the environment variable \(name), named as the password's source, is not set; export it"
+        case .preloadMissing(let library, let searched):
+            let looked = searched.isEmpty ? "" : " (looked in \(searched.joined(separator: ":")))"
+            return """
+                LD_PRELOAD in server.env names \(library), which does not exist\(looked); the server was not \
+                started; install the library (e.g. apt-get install libjemalloc2) or give its full path
+                """
+        case .pagesAsHeapNotEnabled(let pid, let command):
+            return """
+                the plan asks for pages_as_heap, but valgrind process \(pid) was started without \
+                --pages-as-heap=yes (\(command)); restart the server under valgrind with --pages-as-heap=yes \
+                added, or remove pages_as_heap from the plan
+                """
         case .cancelled:
             return "cancelled; the server has been stopped"
         }

@@ -15,19 +15,39 @@ extension Plan {
         public var initSQL: [String]
         /// How long the server may take to accept connections.
         public var startupTimeout: PlanDuration
+        /// Variables added to the server's environment (`env:`), e.g. `LD_PRELOAD` to run it on jemalloc;
+        /// the rest of snapctl's environment is inherited.
+        public var environment: [String: String]
 
         public init(
             flavor: Flavor = .auto,
             binary: String? = nil,
             options: [String] = [],
             initSQL: [String] = [],
-            startupTimeout: PlanDuration = Server.defaultStartupTimeout
+            startupTimeout: PlanDuration = Server.defaultStartupTimeout,
+            environment: [String: String] = [:]
         ) {
             self.flavor = flavor
             self.binary = binary
             self.options = options
             self.initSQL = initSQL
             self.startupTimeout = startupTimeout
+            self.environment = environment
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case flavor, binary, options, initSQL, startupTimeout, environment
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            flavor = try container.decode(Flavor.self, forKey: .flavor)
+            binary = try container.decodeIfPresent(String.self, forKey: .binary)
+            options = try container.decode([String].self, forKey: .options)
+            initSQL = try container.decode([String].self, forKey: .initSQL)
+            startupTimeout = try container.decode(PlanDuration.self, forKey: .startupTimeout)
+            // Plans encoded before `env:` existed have none.
+            environment = try container.decodeIfPresent([String: String].self, forKey: .environment) ?? [:]
         }
 
         /// The server a plan runs when it has neither `server:` nor `attach:`: a throwaway server of whatever

@@ -5,10 +5,35 @@ extension Plan {
         public var options: [String]
         /// Massif's `--time-unit`.
         public var timeUnit: TimeUnit
+        /// `pages_as_heap`: Massif's `--pages-as-heap=yes`, which measures every mapped page (mmap, brk,
+        /// thread stacks) instead of malloc's blocks, so that global buffers mapped with mmap (the InnoDB
+        /// buffer pool, the key cache) are seen, each under the code that maps it.
+        public var pagesAsHeap: Bool
 
-        public init(options: [String] = [], timeUnit: TimeUnit = .instructions) {
+        public init(options: [String] = [], timeUnit: TimeUnit = .instructions, pagesAsHeap: Bool = false) {
             self.options = options
             self.timeUnit = timeUnit
+            self.pagesAsHeap = pagesAsHeap
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case options, timeUnit, pagesAsHeap
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            options = try container.decode([String].self, forKey: .options)
+            timeUnit = try container.decode(TimeUnit.self, forKey: .timeUnit)
+            pagesAsHeap = try container.decodeIfPresent(Bool.self, forKey: .pagesAsHeap) ?? false
+        }
+
+        /// The Massif options these settings stand for, snapctl's first and then the plan's `options:`:
+        /// `--time-unit` unless it is the default, `--pages-as-heap=yes` when asked.
+        public var valgrindOptions: [String] {
+            var result: [String] = []
+            if timeUnit != .instructions { result.append("--time-unit=\(timeUnit.rawValue)") }
+            if pagesAsHeap { result.append("--pages-as-heap=yes") }
+            return result + options
         }
     }
 

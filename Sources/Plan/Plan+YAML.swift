@@ -39,6 +39,7 @@ enum YAMLWriter {
             if plan.massif.timeUnit != .instructions {
                 massif.append(("time_unit", text(plan.massif.timeUnit.rawValue)))
             }
+            if plan.massif.pagesAsHeap { massif.append(("pages_as_heap", Node("true"))) }
             pairs.append(("massif", mapping(massif)))
         }
         if plan.snapshots != Plan.SnapshotDefaults() {
@@ -76,6 +77,10 @@ enum YAMLWriter {
         if !server.initSQL.isEmpty { pairs.append(("init_sql", statements(server.initSQL))) }
         if server.startupTimeout != Plan.Server.defaultStartupTimeout {
             pairs.append(("startup_timeout", text(server.startupTimeout.description)))
+        }
+        if !server.environment.isEmpty {
+            let variables = server.environment.sorted { $0.key < $1.key }.map { ($0.key, text($0.value)) }
+            pairs.append(("env", mapping(variables)))
         }
         return mapping(pairs)
     }

@@ -104,7 +104,7 @@ extension PlanReader {
         var server = Plan.Server()
         if Self.isNull(field.value) { return server }
         let context = "server"
-        let keys = ["flavor", "binary", "options", "init_sql", "startup_timeout"]
+        let keys = ["flavor", "binary", "options", "init_sql", "startup_timeout", "env"]
         guard let fields = fields(field.value, of: context, keys: keys, example: "{flavor: mariadb, binary: mariadbd}")
         else { return nil }
         if let field = fields["flavor"], let flavor = choice(field, in: context, as: Plan.Flavor.self) {
@@ -118,7 +118,62 @@ extension PlanReader {
         if let field = fields["startup_timeout"], let timeout = duration(field, in: context, positive: true) {
             server.startupTimeout = timeout
         }
+        if let field = fields["env"] { server.environment = readEnvironment(field) }
         return server
+    }
+
+    /// `env:` of server: a mapping of variable names to texts.
+    mutating func readEnvironment(_ field: Field) -> [String: String] {
+        if Self.isNull(field.value) { return [:] }
+        let example = "{LD_PRELOAD: /usr/lib/x86_64-linux-gnu/libjemalloc.so.2}"
+        guard case .mapping(let mapping) = field.value else {
+            fail(
+                "'env' in server: expected a mapping like \(example), got \(Self.describe(field.value))",
+                at: field.value
+            )
+            return [:]
+        }
+        var environment: [String: String] = [:]
+        for (keyNode, value) in mapping {
+            guard case .scalar(let keyScalar) = keyNode else {
+                fail("'env' in server: variable names must be plain names, got \(Self.describe(keyNode))", at: keyNode)
+                continue
+            }
+            let name = keyScalar.string
+            let valid =
+                name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+                && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+            guard valid else {
+                fail(
+                    "'env' in server: '\(name)' is not an environment variable name; use letters, digits and '_', "
+                        + "not starting with a digit (e.g. LD_PRELOAD)",
+                    at: keyNode
+                )
+                continue
+            }
+            if ["MYSQL_PWD", "MARIADB_PWD"].contains(name) {
+                fail(
+                    "'env' in server: \(name) holds a password, and a plan never contains one; set it in snapctl's "
+                        + "own environment instead",
+                    at: keyNode
+                )
+                continue
+            }
+            guard case .scalar(let scalar) = value, !Self.isNull(value) else {
+                fail(
+                    "'env' in server: \(name): expected text, got \(Self.describe(value)); write \(name): '' for an "
+                        + "empty value",
+                    at: value
+                )
+                continue
+            }
+            if environment[name] != nil {
+                fail("'env' in server sets \(name) twice; keep one", at: keyNode)
+                continue
+            }
+            environment[name] = scalar.string
+        }
+        return environment
     }
 
     mutating func readAttach(_ field: Field) -> Plan.Attach? {
@@ -173,11 +228,23 @@ extension PlanReader {
         var massif = Plan.MassifSettings()
         if Self.isNull(field.value) { return massif }
         let context = "massif"
-        guard let fields = fields(field.value, of: context, keys: ["options", "time_unit"], example: "{time_unit: B}")
-        else { return massif }
+        let keys = ["options", "time_unit", "pages_as_heap"]
+        guard let fields = fields(field.value, of: context, keys: keys, example: "{time_unit: B}") else {
+            return massif
+        }
         if let field = fields["options"], let options = textList(field, in: context) { massif.options = options }
         if let field = fields["time_unit"], let unit = choice(field, in: context, as: Plan.TimeUnit.self) {
             massif.timeUnit = unit
+        }
+        if let field = fields["pages_as_heap"], let value = boolean(field, in: context) { massif.pagesAsHeap = value }
+        for option in massif.options where option.hasPrefix("--pages-as-heap") {
+            if let field = fields["options"] {
+                fail(
+                    "'options' in massif has \(option); write pages_as_heap: true instead, so that the report "
+                        + "knows the snapshots count pages",
+                    at: field.value
+                )
+            }
         }
         return massif
     }

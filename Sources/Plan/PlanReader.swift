@@ -165,6 +165,16 @@ struct PlanReader {
         return scalar.string
     }
 
+    /// `true` or `false` (YAML's `yes`/`no` and `on`/`off` too, as the YAML parser reads them).
+    mutating func boolean(_ field: Field, in context: String) -> Bool? {
+        if case .scalar = field.value, let value = field.value.bool { return value }
+        fail(
+            "'\(field.key)' in \(context): expected true or false, got \(Self.describe(field.value))",
+            at: field.value
+        )
+        return nil
+    }
+
     /// A whole number of at least `minimum`.
     mutating func integer(_ field: Field, in context: String, minimum: Int) -> Int? {
         let what = minimum == 0 ? "a whole number, 0 or more" : "a whole number, \(minimum) or more"

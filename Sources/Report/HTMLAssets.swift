@@ -62,6 +62,12 @@ enum HTMLAssets {
         svg .budget line{stroke-width:1.6;stroke-dasharray:6 4}svg .budget.kept line{stroke:var(--warn)}
         svg .budget.broken line{stroke:var(--grew)}svg .budget text{font-size:11px;fill:var(--fg)}
         svg .peak-label{font-size:11px;font-weight:600;fill:var(--fg)}
+        .flame-wrap{overflow-x:auto;border:1px solid var(--line);border-radius:6px;background:var(--panel)}
+        svg.flame{display:block;max-width:100%;height:auto;font-family:ui-monospace,monospace}
+        svg.flame text{font-size:11px;fill:#1c2330;pointer-events:none}
+        svg.flame g:hover rect{stroke:var(--fg);stroke-width:1}
+        svg.flame .f0{fill:#f2a65a}svg.flame .f1{fill:#eec060}svg.flame .f2{fill:#e8845c}
+        svg.flame .f3{fill:#f5cf7a}svg.flame .f4{fill:#e9925f}svg.flame .f5{fill:#f0b35e}
         svg .peak-label,svg .budget text{paint-order:stroke;stroke:var(--bg);stroke-width:3px;stroke-linejoin:round}
         td.nowrap{white-space:nowrap}td.label{white-space:nowrap;max-width:280px;overflow:hidden;text-overflow:ellipsis}
         .wide{overflow-x:auto}.clamp{display:-webkit-box;-webkit-line-clamp:4;-webkit-box-orient:vertical;overflow:hidden}

@@ -38,6 +38,7 @@ extension HTMLPage {
         source(record)
         sites(step)
         if let leak { rounds(step, leak: leak) }
+        flame(step)
         tree(step)
         out += "</section>\n"
     }

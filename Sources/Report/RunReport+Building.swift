@@ -102,7 +102,7 @@ extension RunReport {
             )
         }
 
-        return RunReport(
+        var report = RunReport(
             schema: currentSchema,
             plan: manifest.plan.name,
             status: manifest.outcome.status,
@@ -116,6 +116,14 @@ extension RunReport {
             budgets: budgets,
             leaks: leaks
         )
+        if manifest.server?.pagesAsHeap == true,
+            let last = manifest.snapshots.filter({ snapshots[$0.id]?.tree != nil }).max(by: { $0.id < $1.id }),
+            let tree = snapshots[last.id]?.tree
+        {
+            report.globalBuffers = GlobalBuffers.measure(tree, variables: manifest.server?.memoryVariables ?? [:])
+            report.globalBuffersSnapshot = last.id
+        }
+        return report
     }
 
     /// The last snapshot taken before `record` that marks a point of the run (before, after, snap or

@@ -122,6 +122,7 @@ struct HTMLPage {
         stepSections()
         counters()
         envelope()
+        globalBuffers()
         verdicts()
         runDetails()
         out += "<script>\n\(HTMLAssets.script)\n</script>\n</body></html>\n"

@@ -26,6 +26,11 @@ public struct RunReport: Sendable, Hashable, Codable {
     public var envelope: RunManifest.Envelope?
     public var budgets: [BudgetVerdict]
     public var leaks: [LeakVerdict]
+    /// In pages mode (`--pages-as-heap=yes`), each global buffer variable beside the pages measured under
+    /// the code that maps it, at snapshot ``globalBuffersSnapshot``; `nil` in heap mode.
+    public var globalBuffers: [GlobalBufferMeasurement]?
+    /// The snapshot id the global buffers were measured at (the run's last detailed snapshot).
+    public var globalBuffersSnapshot: Int?
 
     /// True when no budget was exceeded and no leak was flagged.
     public var withinBudgets: Bool {
@@ -38,6 +43,8 @@ public struct RunReport: Sendable, Hashable, Codable {
         case measuredPeak = "measured_peak_B"
         case measuredPeakSource = "measured_peak_source"
         case withinBudgets = "within_budgets"
+        case globalBuffers = "global_buffers"
+        case globalBuffersSnapshot = "global_buffers_snapshot"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,6 +61,8 @@ public struct RunReport: Sendable, Hashable, Codable {
         envelope = try container.decodeIfPresent(RunManifest.Envelope.self, forKey: .envelope)
         budgets = try container.decode([BudgetVerdict].self, forKey: .budgets)
         leaks = try container.decode([LeakVerdict].self, forKey: .leaks)
+        globalBuffers = try container.decodeIfPresent([GlobalBufferMeasurement].self, forKey: .globalBuffers)
+        globalBuffersSnapshot = try container.decodeIfPresent(Int.self, forKey: .globalBuffersSnapshot)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -71,6 +80,8 @@ public struct RunReport: Sendable, Hashable, Codable {
         try container.encode(budgets, forKey: .budgets)
         try container.encode(leaks, forKey: .leaks)
         try container.encode(withinBudgets, forKey: .withinBudgets)
+        try container.encodeIfPresent(globalBuffers, forKey: .globalBuffers)
+        try container.encodeIfPresent(globalBuffersSnapshot, forKey: .globalBuffersSnapshot)
     }
 }
 

@@ -135,6 +135,14 @@ extension RunManifest {
         public var envelope: Envelope?
         /// How the server was stopped (`sql_shutdown`, `sigterm`, ...) and its exit, once it has.
         public var shutdown: String?
+        /// Whether Massif ran with `--pages-as-heap=yes`: snapshots then count mapped pages, not malloc's
+        /// blocks. `nil` in records written before snapctl knew the mode (they are heap mode).
+        public var pagesAsHeap: Bool?
+        /// The malloc replacements snapctl found (the binary's needed libraries, `LD_PRELOAD`, or the
+        /// attached process's maps); `nil` or empty when the server runs on the C library's malloc.
+        public var allocators: [Allocator]?
+        /// The `--soname-synonyms` option snapctl added to Massif's for them, if any.
+        public var sonameSynonyms: String?
 
         public init(
             mode: String,
@@ -147,7 +155,10 @@ extension RunManifest {
             startupSeconds: Double? = nil,
             memoryVariables: [String: UInt64] = [:],
             envelope: Envelope? = nil,
-            shutdown: String? = nil
+            shutdown: String? = nil,
+            pagesAsHeap: Bool? = nil,
+            allocators: [Allocator]? = nil,
+            sonameSynonyms: String? = nil
         ) {
             self.mode = mode
             self.flavor = flavor
@@ -160,14 +171,35 @@ extension RunManifest {
             self.memoryVariables = memoryVariables
             self.envelope = envelope
             self.shutdown = shutdown
+            self.pagesAsHeap = pagesAsHeap
+            self.allocators = allocators
+            self.sonameSynonyms = sonameSynonyms
         }
 
         enum CodingKeys: String, CodingKey {
-            case mode, flavor, version, binary, pid, envelope, shutdown
+            case mode, flavor, version, binary, pid, envelope, shutdown, allocators
+            case pagesAsHeap = "pages_as_heap"
+            case sonameSynonyms = "soname_synonyms"
             case valgrindCommand = "valgrind_command"
             case valgrindVersion = "valgrind_version"
             case startupSeconds = "startup_s"
             case memoryVariables = "memory_variables"
+        }
+    }
+
+    /// A malloc replacement found in the server's process.
+    public struct Allocator: Sendable, Hashable, Codable {
+        /// `jemalloc`, `tcmalloc`, or `unknown` (a library snapctl has no synonym for).
+        public var kind: String
+        /// The library as named (soname or path).
+        public var library: String
+        /// `needed_library`, `ld_preload` or `maps`.
+        public var source: String
+
+        public init(kind: String, library: String, source: String) {
+            self.kind = kind
+            self.library = library
+            self.source = source
         }
     }
 

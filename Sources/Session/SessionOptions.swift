@@ -29,7 +29,7 @@ public struct SessionOptions: Sendable {
         planText: String,
         planSource: String,
         runDirectory: String,
-        toolVersion: String = "dev",
+        toolVersion: String = SnapctlVersion.current,
         arguments: [String] = [],
         searchPath: String? = nil,
         environment: [String: String]? = nil,

@@ -188,18 +188,15 @@ actor SessionRunner {
                 case .mariadb: .mariadb
                 case .mysql: .mysql
                 }
-            var massifOptions = plan.massif.options
-            if plan.massif.timeUnit != .instructions {
-                massifOptions.append("--time-unit=\(plan.massif.timeUnit.rawValue)")
-            }
             let launch = LaunchOptions(
                 runDirectory: directory.path,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
                 serverOptions: settings.options,
-                massifOptions: massifOptions,
+                massifOptions: plan.massif.valgrindOptions,
                 startupTimeout: settings.startupTimeout.duration,
-                searchPath: options.searchPath
+                searchPath: options.searchPath,
+                environment: settings.environment
             )
             let events = options.events
             let log = self.log
@@ -217,8 +214,12 @@ actor SessionRunner {
                     pid: managed.valgrindPID,
                     valgrindCommand: [managed.valgrindCommand.valgrind] + managed.valgrindCommand.arguments,
                     valgrindVersion: managed.valgrind.version.description,
-                    startupSeconds: managed.startupDuration.seconds
+                    startupSeconds: managed.startupDuration.seconds,
+                    pagesAsHeap: plan.massif.pagesAsHeap,
+                    allocators: Self.allocatorRecords(managed.allocators),
+                    sonameSynonyms: managed.sonameSynonymsOption
                 )
+                noteAllocators(managed.allocators, added: managed.sonameSynonymsOption, attached: nil)
             } catch {
                 return startFailure(error)
             }
@@ -234,7 +235,8 @@ actor SessionRunner {
                 vgdbPrefix: attach.vgdbPrefix ?? AttachOptions.defaultVgdbPrefix,
                 target: target,
                 user: attach.user,
-                passwordEnvironmentVariable: attach.passwordEnv
+                passwordEnvironmentVariable: attach.passwordEnv,
+                requirePagesAsHeap: plan.massif.pagesAsHeap
             )
             do {
                 let attached = try await AttachedServer.attach(attachOptions, environment: options.environment)
@@ -244,8 +246,11 @@ actor SessionRunner {
                     mode: "attached",
                     flavor: attached.flavor.rawValue,
                     version: attached.serverVersion,
-                    pid: attached.valgrindPID
+                    pid: attached.valgrindPID,
+                    pagesAsHeap: attached.valgrindCommandLine.map(AttachedServer.hasPagesAsHeap),
+                    allocators: Self.allocatorRecords(attached.allocators)
                 )
+                noteAllocators(attached.allocators, added: nil, attached: attached)
             } catch {
                 return startFailure(error)
             }
@@ -322,7 +327,8 @@ actor SessionRunner {
         case .serverBinaryMissing, .unrecognisedServer, .initialiserMissing, .valgrindMissing, .vgdbMissing,
             .valgrindVersionUnreadable:
             code = 2
-        case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO:
+        case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO, .preloadMissing,
+            .pagesAsHeapNotEnabled:
             code = 1
         default:
             code = 4

@@ -1,7 +1,12 @@
 import ArgumentParser
 import Foundation
 import MySQLServer
+import RunRecord
 import Valgrind
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `snapctl doctor`: is this machine ready to profile a server, and if not, what to do.
 struct DoctorCommand: AsyncParsableCommand {
@@ -13,30 +18,47 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: "The server binary to check: a name on PATH or a path.")
     var binary = "mariadbd"
 
+    @Option(help: "A library the server will run with in LD_PRELOAD (server.env), to check its allocator (repeatable).")
+    var preload: [String] = []
+
     @Flag(help: "Print the checks as JSON.")
     var json = false
 
     func run() async throws {
-        let checks = await ValgrindDoctor.checks() + ServerDoctor.checks(binary: binary)
+        let checks = await Self.checks(binary: binary, preload: preload)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(checks), as: UTF8.self))
         } else {
-            print(Self.render(checks))
+            print(Self.render(checks, colour: Colour.enabled(isTerminal: isatty(1) != 0)))
         }
         if checks.contains(where: { $0.status == .fail }) { throw ExitStatus.environment }
     }
 
-    /// One line per check, then its fix indented under it.
-    static func render(_ checks: [DoctorCheck]) -> String {
+    /// Every check: snapctl's own version first, then valgrind, ptrace, the server and its allocator.
+    static func checks(binary: String, preload: [String], path: String? = nil) async -> [DoctorCheck] {
+        var checks = [DoctorCheck(name: "snapctl", status: .pass, detail: "snapctl \(SnapctlVersion.current)")]
+        checks += await ValgrindDoctor.checks(path: path)
+        checks += await ServerDoctor.checks(binary: binary, path: path)
+        checks.append(ServerDoctor.allocatorCheck(binary: binary, preload: preload, path: path))
+        return checks
+    }
+
+    /// One line per check, then its fix indented under it; the status word in colour when `colour`.
+    static func render(_ checks: [DoctorCheck], colour: Bool = false) -> String {
         let width = (checks.map(\.name.count).max() ?? 0) + 2
         var lines: [String] = []
         for check in checks {
             let name = check.name.padding(toLength: width, withPad: " ", startingAt: 0)
-            lines.append(
-                "\(check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(name)\(check.detail)"
-            )
+            let status = check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
+            let shown: String
+            switch check.status {
+            case .pass: shown = Colour.paint(status, .green, colour)
+            case .warn: shown = Colour.paint(status, .yellow, colour)
+            case .fail: shown = Colour.paint(status, .red, colour)
+            }
+            lines.append("\(shown) \(name)\(check.detail)")
             if let fix = check.fix, check.status != .pass {
                 lines.append(String(repeating: " ", count: 6 + width) + "fix: " + fix)
             }

@@ -9,6 +9,7 @@ public struct MassifCommand: AsyncParsableCommand {
         abstract: "Read, compare and merge Valgrind Massif files.",
         subcommands: [
             MassifPrintCommand.self, MassifSummaryCommand.self, MassifDiffCommand.self, MassifMergeCommand.self,
+            MassifFoldCommand.self,
         ]
     )
 

@@ -36,6 +36,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The absolute tolerance, e.g. 64KiB; the larger of the two applies.", valueName: "size"))
     var toleranceBytes: String = "64KiB"
 
+    @Flag(help: "Accept a plan that sets server.env (LD_PRELOAD and the like); read the bundle's plan.yaml first.")
+    var allowEnv = false
+
     @Flag(help: "Print no line per step while the plan runs; only the comparison.")
     var quiet = false
 
@@ -69,7 +72,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let bytes = (try? ByteSize.parse(toleranceBytes)).map { Int($0.bytes) } ?? ReplayTolerance.defaultBytes
         let printer = SessionPrinter(mode: quiet ? .quiet : .text)
         let bundle = self.bundle
-        let options = Replay.Options(
+        var options = Replay.Options(
             bundle: bundle,
             out: out,
             tolerance: ReplayTolerance(fraction: fraction, bytes: bytes),
@@ -89,9 +92,11 @@ struct ReplayCommand: AsyncParsableCommand {
             },
             events: { printer.handle($0) }
         )
+        options.allowServerEnvironment = allowEnv
+        let replayOptions = options
         let (result, _) = try await Interrupts.run { () async -> Result<Replay.Outcome, BundleError> in
             do throws(BundleError) {
-                return .success(try await Replay.run(options))
+                return .success(try await Replay.run(replayOptions))
             } catch {
                 return .failure(error)
             }

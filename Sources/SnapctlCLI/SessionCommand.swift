@@ -25,7 +25,7 @@ struct SessionCommand: AsyncParsableCommand {
     )
 
     /// The version recorded in manifests.
-    static let toolVersion = "0.1.0"
+    static let toolVersion = SnapctlVersion.current
 
     @Argument(help: "The plan file (see docs/plan.md).")
     var plan: String
@@ -171,6 +171,8 @@ final class SessionPrinter: Sendable {
         switch event {
         case .runDirectory(let path): line("run directory \(path)")
         case .launch(.started(_, let pid)): line("server starting under Massif (pid \(pid))")
+        case .launch(.allocator(let allocator, let option)):
+            line("server allocator \(allocator.summary)" + (option.map { ": Massif gets \($0)" } ?? ""))
         case .launch(.waiting(let elapsed, let lastLogLine)):
             // On a terminal: a spinner, the time so far and the server's latest log line, on one line.
             guard interactive else { return }

@@ -290,6 +290,35 @@ struct BundleIntegrationTests {
         #expect(result.stdout.split(separator: "\n").last.map(String.init) == scratch.path + "/r")
     }
 
+    @Test("replay: a bundle whose plan sets server.env (LD_PRELOAD) is refused without --allow-env, exit 1")
+    func replayRefusesServerEnvironment() async throws {
+        let run = try await Self.fixture()
+        let scratch = try Scratch("env")
+        defer { scratch.cleanup() }
+        let edited = scratch.path + "/env.tar.gz"
+        try Self.rewrite(run.bundle, to: edited, rechecksum: true) { files in
+            let plan = Self.text(files["plan.yaml"])
+            files["plan.yaml"] = Array(
+                plan.replacingOccurrences(of: "server:\n", with: "server:\n  env: {LD_PRELOAD: /tmp/evil.so}\n").utf8
+            )
+        }
+        let result = try Tools.snapctl(["replay", edited, "--out", scratch.path + "/r"], environment: run.environment)
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stderr.contains("its plan sets server.env (LD_PRELOAD)"), "\(result.stderr)")
+        #expect(result.stderr.contains("--allow-env"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/r/manifest.json"), "nothing may run")
+        // Accepted, the preload is checked like any other: this one does not exist, so the server never starts.
+        let allowed = try Tools.snapctl(
+            ["replay", edited, "--allow-env", "--out", scratch.path + "/r2"],
+            environment: run.environment
+        )
+        #expect(
+            allowed.stderr.contains("LD_PRELOAD in server.env names /tmp/evil.so, which does not exist"),
+            "\(allowed.stderr)"
+        )
+        #expect(processesMentioning(scratch.path).isEmpty)
+    }
+
     @Test("--redact-literals: literals gone, verify says not replayable, replay refuses with exit 1")
     func redactedLiterals() async throws {
         let run = try await Self.fixture()

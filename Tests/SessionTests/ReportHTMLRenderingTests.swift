@@ -99,6 +99,32 @@ struct ReportHTMLRenderingTests {
         }
         #expect(!dom.stdout.contains("<m>"), "a label became markup")
         #expect(dom.stdout.contains("class=\"tree\" data-compared"))
+
+        // The fill step's flame graph: inline SVG frames with titles, in its section, drawn in warm colours,
+        // the same with scripts off.
+        let fillIndex = try #require(result.manifest.steps.first { $0.label == Self.fillLabel }?.index)
+        let section = try #require(dom.stdout.range(of: "id=\"step-\(fillIndex)\""))
+        let sectionEnd = dom.stdout.range(of: "id=\"step-\(fillIndex + 1)\"")?.lowerBound ?? dom.stdout.endIndex
+        let fillSection = String(dom.stdout[section.upperBound..<sectionEnd])
+        #expect(fillSection.contains("<svg class=\"flame\""), "no flame graph in the fill step's section")
+        #expect(fillSection.components(separatedBy: "<rect ").count > 4, "the flame graph has too few frames")
+        #expect(fillSection.contains("<title>"), "flame frames have no titles")
+        // Scripts off: the same page without its script element (Chromium's headless modes need scripts
+        // to dump or shoot a page, so they cannot be switched off there), shot tall enough for every step.
+        let script = try #require(html.range(of: "<script>"))
+        let scriptEnd = try #require(html.range(of: "</script>", range: script.upperBound..<html.endIndex))
+        let scriptless = scratch.path + "/scriptless.html"
+        try (String(html[..<script.lowerBound]) + String(html[scriptEnd.upperBound...]))
+            .write(toFile: scriptless, atomically: true, encoding: .utf8)
+        let tallShot = scratch.path + "/report-tall.png"
+        let tall = try await chromium.run(
+            ["--screenshot=\(tallShot)", "--window-size=1280,9000", "file://" + scriptless],
+            scratch: scratch.path
+        )
+        #expect(tall.status == 0 && tall.console.isEmpty, "\(tall.console) \(tall.stderrTail)")
+        let tallImage = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: tallShot))))
+        let flamePixels = ScreenshotStats(tallImage).flamePixels
+        #expect(flamePixels > 3000, "only \(flamePixels) flame-coloured pixels: the flame graph did not draw")
         #expect(
             Self.processes(mentioning: scratch.path).isEmpty,
             "left running: \(Self.processes(mentioning: scratch.path))"
@@ -141,12 +167,15 @@ struct ScreenshotStats {
     var bluePixels: Int
     /// Non-white pixels in the top 160 rows (the title and the headline cards).
     var inkInTopRows: Int
+    /// Warm orange and yellow pixels: the frames of the flame graphs.
+    var flamePixels: Int
 
     init(_ image: PNGImage) {
         var ink = 0
         var colours: Set<UInt32> = []
         var blue = 0
         var top = 0
+        var flame = 0
         for y in 0..<image.height {
             for x in 0..<image.width {
                 let (red, green, blueValue) = image.rgb(x: x, y: y)
@@ -156,6 +185,7 @@ struct ScreenshotStats {
                     if y < 160 { top += 1 }
                 }
                 if Int(blueValue) > Int(red) + 30 && blueValue > 100 { blue += 1 }
+                if red > 220 && green > 120 && green < 215 && blueValue > 70 && blueValue < 135 { flame += 1 }
                 if colours.count < 5000 { colours.insert(UInt32(red) << 16 | UInt32(green) << 8 | UInt32(blueValue)) }
             }
         }
@@ -163,6 +193,7 @@ struct ScreenshotStats {
         distinctColours = colours.count
         bluePixels = blue
         inkInTopRows = top
+        flamePixels = flame
     }
 }
 

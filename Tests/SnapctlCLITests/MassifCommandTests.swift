@@ -133,3 +133,59 @@ import Testing
         #expect(throws: ExitCode.self) { try onEmpty.run() }
     }
 }
+
+@Suite struct MassifFoldCommandTests {
+    func run(_ arguments: [String]) throws -> String {
+        let command = try #require(try Snapctl.parseAsRoot(["massif", "fold"] + arguments) as? MassifFoldCommand)
+        return try command.output()
+    }
+
+    @Test func foldsTheLastDetailedSnapshotToItsHeap() throws {
+        let url = try MassifCommandTests.write(MassifCommandTests.file)
+        let text = try run([url.path])
+        #expect(
+            text == "(heap allocation functions);filesort(THD*);my_malloc 800\n(heap allocation functions);main 100\n"
+        )
+        let sum = text.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+            .reduce(0, +)
+        #expect(sum == 900)
+        #expect(try run([url.path, "--snapshot", "1"]).contains("filesort(THD*);my_malloc 200"))
+    }
+
+    @Test func diffIsSignedGrowth() throws {
+        let url = try MassifCommandTests.write(MassifCommandTests.file)
+        #expect(
+            try run([url.path, "--diff", "1", "2"]) == "(heap allocation functions);filesort(THD*);my_malloc 600\n"
+        )
+        #expect(
+            try run([url.path, "--diff", "2", "1"]) == "(heap allocation functions);filesort(THD*);my_malloc -600\n"
+        )
+    }
+
+    @Test func aLightSnapshotSaysThereIsNoTree() throws {
+        let url = try MassifCommandTests.write(MassifCommandTests.file)
+        #expect {
+            try run([url.path, "--snapshot", "0"])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains(url.path) && text.contains("snapshot 0 is light") && text.contains("no tree")
+        }
+        let light = try MassifCommandTests.write(
+            "desc: x\ncmd: a\ntime_unit: i\n#-----------\nsnapshot=0\n#-----------\ntime=0\nmem_heap_B=5\n"
+                + "mem_heap_extra_B=0\nmem_stacks_B=0\nheap_tree=empty\n"
+        )
+        #expect {
+            try run([light.path])
+        } throws: { error in
+            "\(error)".contains("1 light snapshot with no tree")
+        }
+    }
+
+    @Test func badArgumentsAreRefused() throws {
+        let url = try MassifCommandTests.write(MassifCommandTests.file)
+        #expect(throws: (any Error).self) { try Snapctl.parseAsRoot(["massif", "fold", url.path, "--diff", "1"]) }
+        #expect(throws: (any Error).self) {
+            try Snapctl.parseAsRoot(["massif", "fold", url.path, "--diff", "1", "2", "--snapshot", "1"])
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Testing
+
+@testable import Plan
+
+@Suite struct PlanWholeServerTests {
+    @Test func pagesAsHeapAndServerEnvLoadAndWriteBack() throws {
+        let yaml = lines(
+            "version: 1",
+            "name: pages",
+            "server:",
+            "  options: [--innodb-buffer-pool-size=96M]",
+            "  env: {LD_PRELOAD: /usr/lib/x86_64-linux-gnu/libjemalloc.so.2, MALLOC_CONF: 'narenas:1'}",
+            "massif: {pages_as_heap: true, time_unit: B}",
+            "steps: [{snap: a}]"
+        )
+        let plan = try Plan.load(yaml: yaml, fileName: "plan.yaml")
+        #expect(plan.massif.pagesAsHeap)
+        #expect(
+            plan.target.server?.environment == [
+                "LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "MALLOC_CONF": "narenas:1",
+            ]
+        )
+        #expect(plan.massif.valgrindOptions == ["--time-unit=B", "--pages-as-heap=yes"])
+        let written = try plan.yaml()
+        #expect(written.contains("pages_as_heap: true"))
+        #expect(written.contains("LD_PRELOAD: /usr/lib/x86_64-linux-gnu/libjemalloc.so.2"))
+        #expect(try Plan.load(yaml: written, fileName: "again.yaml") == plan)
+    }
+
+    @Test func defaultsAreHeapModeAndNoEnvironment() throws {
+        let plan = try Plan.load(yaml: "version: 1\nsteps: [{snap: a}]", fileName: "plan.yaml")
+        #expect(!plan.massif.pagesAsHeap)
+        #expect(plan.target.server?.environment == [:])
+        #expect(plan.massif.valgrindOptions == [])
+        #expect(!(try plan.yaml()).contains("pages_as_heap"))
+    }
+
+    @Test func badValuesAreErrorsWithPositions() {
+        #expect(
+            errorLines("version: 1\nmassif: {pages_as_heap: maybe}\nsteps: [{snap: a}]") == [
+                "plan.yaml:2:25: 'pages_as_heap' in massif: expected true or false, got 'maybe'"
+            ]
+        )
+        #expect(
+            errorLines("version: 1\nserver: {env: [LD_PRELOAD]}\nsteps: [{snap: a}]").first?.contains(
+                "'env' in server: expected a mapping like {LD_PRELOAD:"
+            ) == true
+        )
+        #expect(
+            errorLines("version: 1\nserver: {env: {1BAD: x}}\nsteps: [{snap: a}]") == [
+                "plan.yaml:2:16: 'env' in server: '1BAD' is not an environment variable name; use letters, digits "
+                    + "and '_', not starting with a digit (e.g. LD_PRELOAD)"
+            ]
+        )
+        #expect(
+            errorLines("version: 1\nserver: {env: {MYSQL_PWD: secret}}\nsteps: [{snap: a}]").first?.contains(
+                "MYSQL_PWD holds a password, and a plan never contains one"
+            ) == true
+        )
+        #expect(
+            errorLines("version: 1\nmassif: {options: [--pages-as-heap=yes]}\nsteps: [{snap: a}]").first?.contains(
+                "write pages_as_heap: true instead"
+            ) == true
+        )
+        #expect(
+            errorLines("version: 1\nmassif: {pages_as_hep: true}\nsteps: [{snap: a}]") == [
+                "plan.yaml:2:10: unknown key 'pages_as_hep' in massif; did you mean 'pages_as_heap'?"
+            ]
+        )
+    }
+}
