@@ -48,7 +48,7 @@ let package = Package(
         ),
         .target(
             name: "MySQLServer",
-            dependencies: ["CMariaDB", "Valgrind", subprocess],
+            dependencies: ["CMariaDB", "CZlib", "Valgrind", subprocess],
             swiftSettings: strict
         ),
 
@@ -93,7 +93,12 @@ let package = Package(
         .testTarget(name: "PlanTests", dependencies: ["Plan"], swiftSettings: strict),
         .testTarget(name: "ValgrindTests", dependencies: ["Valgrind", "GDBRemote", "Massif"], swiftSettings: strict),
         .testTarget(name: "MySQLServerTests", dependencies: ["MySQLServer", "Valgrind"], swiftSettings: strict),
-        .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI"], swiftSettings: strict),
+        .testTarget(
+            name: "SnapctlCLITests",
+            dependencies: ["SnapctlCLI"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "RunRecordTests", dependencies: ["RunRecord"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
         .testTarget(

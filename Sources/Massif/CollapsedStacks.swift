@@ -26,6 +26,7 @@ public enum CollapsedStacks {
         switch top {
         case .heapAllocationFunctions: return "(heap allocation functions)"
         case .pageAllocationSyscalls: return "(page allocation syscalls)"
+        default: return top.displayName
         }
     }
 

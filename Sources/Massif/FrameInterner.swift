@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Turns frame descriptions (bytes) into shared `Frame` values without building a `String` per tree line.
 ///
 /// A mariadbd file with `--detailed-freq=1` has about 300,000 tree lines but under 3,000 distinct descriptions:
@@ -51,13 +59,9 @@ struct FrameInterner: Sendable {
         let start = starts[entry]
         let end = entry + 1 < starts.count ? starts[entry + 1] : arena.count
         guard end - start == bytes.count else { return false }
+        if bytes.isEmpty { return true }
         return arena.withUnsafeBufferPointer { stored in
-            var index = 0
-            while index < bytes.count {
-                if stored[start + index] != bytes[index] { return false }
-                index += 1
-            }
-            return true
+            memcmp(stored.baseAddress.unsafelyUnwrapped + start, bytes.baseAddress.unsafelyUnwrapped, bytes.count) == 0
         }
     }
 
@@ -68,8 +72,11 @@ struct FrameInterner: Sendable {
         var index = 0
         let count = bytes.count
         while index + 8 <= count {
-            var word: UInt64 = 0
-            for offset in 0..<8 { word |= UInt64(bytes[index + offset]) << (offset * 8) }
+            let word = UInt64(
+                littleEndian: UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped + index).loadUnaligned(
+                    as: UInt64.self
+                )
+            )
             hash = (hash ^ word) &* 0x100_0000_01B3
             hash ^= hash >> 29
             index += 8

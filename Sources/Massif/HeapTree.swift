@@ -35,11 +35,52 @@ public struct HeapTree: Sendable, Hashable, Codable {
 }
 
 /// The text of the root line after the byte count (`m_xtree.c:VG_(XT_massif_print)`).
+///
+/// Massif's own files have one of the first two. An xtree dump in Massif's format (`xtmemory FILE.ms`,
+/// `m_xtmemory.c:produce_report`) writes one snapshot per event and puts the event's description on the root line,
+/// e.g. `n391: 46841855 curB : currently allocated Bytes`.
 public enum TopDescription: String, Sendable, Hashable, Codable, CaseIterable {
     /// The normal heap profile.
     case heapAllocationFunctions = "(heap allocation functions) malloc/new/new[], --alloc-fns, etc."
     /// `--pages-as-heap=yes`: pages mapped by the process.
     case pageAllocationSyscalls = "(page allocation syscalls) mmap/mremap/brk, --alloc-fns, etc."
+    /// Xtree dump: bytes in use.
+    case xtreeCurrentBytes = "curB : currently allocated Bytes"
+    /// Xtree dump: blocks in use.
+    case xtreeCurrentBlocks = "curBk : currently allocated Blocks"
+    /// Xtree dump: bytes allocated since the start.
+    case xtreeTotalBytes = "totB : total allocated Bytes"
+    /// Xtree dump: allocation calls since the start.
+    case xtreeTotalBlocks = "totBk : total allocated Blocks"
+    /// Xtree dump: bytes freed since the start (attributed to the stack that freed them).
+    case xtreeFreedBytes = "totFdB : total Freed Bytes"
+    /// Xtree dump: blocks freed since the start.
+    case xtreeFreedBlocks = "totFdBk : total Freed Blocks"
+
+    /// The xtree event of an xtree dump's tree; nil for Massif's own trees.
+    public var xtreeEvent: XTreeEvent? {
+        switch self {
+        case .heapAllocationFunctions, .pageAllocationSyscalls: return nil
+        case .xtreeCurrentBytes: return .currentBytes
+        case .xtreeCurrentBlocks: return .currentBlocks
+        case .xtreeTotalBytes: return .totalBytes
+        case .xtreeTotalBlocks: return .totalBlocks
+        case .xtreeFreedBytes: return .freedBytes
+        case .xtreeFreedBlocks: return .freedBlocks
+        }
+    }
+
+    /// The root description of an xtree dump's tree for `event`.
+    public init(_ event: XTreeEvent) {
+        switch event {
+        case .currentBytes: self = .xtreeCurrentBytes
+        case .currentBlocks: self = .xtreeCurrentBlocks
+        case .totalBytes: self = .xtreeTotalBytes
+        case .totalBlocks: self = .xtreeTotalBlocks
+        case .freedBytes: self = .xtreeFreedBytes
+        case .freedBlocks: self = .xtreeFreedBlocks
+        }
+    }
 }
 
 /// One line of a tree below the root: a code frame with its callers below it, or the aggregate of the

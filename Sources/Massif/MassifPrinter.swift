@@ -16,7 +16,7 @@ public struct MassifPrinter: Sendable {
     public var header: MassifHeader
     public var options: MassifRenderer.Options
     private(set) var rows: [Row] = []
-    private var trees = ""
+    private var trees = TextSink()
 
     public init(header: MassifHeader, options: MassifRenderer.Options = MassifRenderer.Options()) {
         self.header = header
@@ -37,9 +37,11 @@ public struct MassifPrinter: Sendable {
         )
         guard let tree = snapshot.tree else { return }
         if let only = options.treeSnapshots, !only.contains(snapshot.index) { return }
-        trees += "\nsnapshot \(snapshot.index) (\(snapshot.kind.rawValue)) at \(MassifRenderer.grouped(snapshot.time)) "
-        trees += "\(header.timeUnit.raw): \(MassifRenderer.grouped(snapshot.totalBytes)) B total, "
-        trees += "nodes under \(MassifRenderer.formatPercent(options.threshold))% summed\n"
+        trees.append(
+            "\nsnapshot \(snapshot.index) (\(snapshot.kind.rawValue)) at \(MassifRenderer.grouped(snapshot.time)) "
+                + "\(header.timeUnit.raw): \(MassifRenderer.grouped(snapshot.totalBytes)) B total, "
+                + "nodes under \(MassifRenderer.formatPercent(options.threshold))% summed\n"
+        )
         MassifRenderer.renderTree(tree, total: snapshot.totalBytes, threshold: options.threshold, into: &trees)
     }
 
@@ -55,7 +57,7 @@ public struct MassifPrinter: Sendable {
 
     public func finish() -> String {
         var out = ""
-        out.reserveCapacity(trees.utf8.count + 4096 + rows.count * 120)
+        out.reserveCapacity(trees.bytes.count + 4096 + rows.count * 120)
         out += "Command:    \(header.cmd)\n"
         out += "Massif:     \(header.desc)\n"
         out += "Time unit:  \(MassifRenderer.timeUnitName(header.timeUnit))\n"
@@ -70,7 +72,7 @@ public struct MassifPrinter: Sendable {
         MassifRenderer.chart(rows, timeUnit: header.timeUnit, peak: peak, options: options, into: &out)
         out += "\n"
         MassifRenderer.table(rows, timeUnit: header.timeUnit, into: &out)
-        out += trees
+        out += trees.string
         return out
     }
 }

@@ -39,10 +39,22 @@ public enum MassifRenderer {
 
     /// A tree with percentages of `total`, chains of single callers on one line.
     public static func renderTree(_ tree: HeapTree, total: Int, threshold: Double, into out: inout String) {
+        var sink = TextSink()
+        renderTree(tree, total: total, threshold: threshold, into: &sink)
+        out += sink.string
+    }
+
+    /// The same into bytes: a large file has hundreds of trees, and appending bytes is several times cheaper
+    /// than building a `String` per column.
+    static func renderTree(_ tree: HeapTree, total: Int, threshold: Double, into out: inout TextSink) {
         let base = max(total, 1)
         let cutoff = Double(base) * threshold / 100
-        out += "\(percentColumn(tree.bytes, of: base)) \(pad(grouped(tree.bytes), 14)) "
-        out += tree.top == .heapAllocationFunctions ? "(heap allocation functions)\n" : "(page allocation syscalls)\n"
+        out.percentColumn(tree.bytes, of: base)
+        out.byte(UInt8(ascii: " "))
+        out.grouped(tree.bytes, width: 14)
+        out.byte(UInt8(ascii: " "))
+        out.append(tree.top.displayName)
+        out.byte(0x0A)
         renderChildren(tree.children, indent: 1, base: base, cutoff: cutoff, into: &out)
     }
 
@@ -51,7 +63,7 @@ public enum MassifRenderer {
         indent: Int,
         base: Int,
         cutoff: Double,
-        into out: inout String
+        into out: inout TextSink
     ) {
         var hiddenBytes = 0
         var hiddenPlaces = 0
@@ -59,41 +71,36 @@ public enum MassifRenderer {
             if Double(child.bytes) < cutoff || child.frame.code == nil {
                 hiddenBytes &+= child.bytes
                 if case .belowThreshold(let places, _) = child.frame {
-                    hiddenPlaces += places
+                    hiddenPlaces &+= places
                 } else {
-                    hiddenPlaces += 1
+                    hiddenPlaces &+= 1
                 }
                 continue
             }
+            out.percentColumn(child.bytes, of: base)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(child.bytes, width: 14)
+            out.byte(UInt8(ascii: " "))
+            out.spaces(2 * indent)
             var chain = child
-            var line = describe(chain.frame)
+            out.append(describe(chain.frame))
             while chain.children.count == 1, chain.children[0].bytes == chain.bytes, chain.children[0].frame.code != nil
             {
                 chain = chain.children[0]
-                line += " <- "
-                line += describe(chain.frame)
+                out.append(" <- ")
+                out.append(describe(chain.frame))
             }
-            out += percentColumn(child.bytes, of: base)
-            out += " "
-            out += pad(grouped(child.bytes), 14)
-            out += " "
-            indentation(indent, into: &out)
-            out += line
-            out += "\n"
+            out.byte(0x0A)
             renderChildren(chain.children, indent: indent + 1, base: base, cutoff: cutoff, into: &out)
         }
         if hiddenBytes > 0 || hiddenPlaces > 0 {
-            out += percentColumn(hiddenBytes, of: base)
-            out += " "
-            out += pad(grouped(hiddenBytes), 14)
-            out += " "
-            indentation(indent, into: &out)
-            out += "(\(hiddenPlaces) \(hiddenPlaces == 1 ? "place" : "places") below the threshold)\n"
+            out.percentColumn(hiddenBytes, of: base)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(hiddenBytes, width: 14)
+            out.byte(UInt8(ascii: " "))
+            out.spaces(2 * indent)
+            out.append("(\(hiddenPlaces) \(hiddenPlaces == 1 ? "place" : "places") below the threshold)\n")
         }
-    }
-
-    private static func indentation(_ level: Int, into out: inout String) {
-        for _ in 0..<level { out += "  " }
     }
 
     /// A frame for display: function name, and the source line when known, or the object file (base name) for
@@ -103,21 +110,22 @@ public enum MassifRenderer {
         case .belowThreshold(let places, _):
             return "(\(places) \(places == 1 ? "place" : "places") below massif's threshold)"
         case .code(let code):
-            if let location = code.location {
-                if let object = code.object {
-                    if code.isUnknown {
-                        let name =
-                            object.lastIndex(of: "/").map { String(object[object.index(after: $0)...]) } ?? object
-                        return "??? 0x\(String(code.address, radix: 16, uppercase: true)) (\(name))"
-                    }
-                    return code.function
-                }
-                let file =
-                    location.lastIndex(of: "/").map { String(location[location.index(after: $0)...]) } ?? location
-                return "\(code.function) (\(file))"
+            // Byte comparisons: `String ==` and `hasPrefix` compare by grapheme unless the strings are known NFC.
+            guard let location = code.location else { return code.function }
+            if location.utf8.starts(with: "in ".utf8) {
+                guard code.function.utf8.elementsEqual("???".utf8) else { return code.function }
+                let object = location.utf8.dropFirst(3)
+                let name = object.lastIndex(of: UInt8(ascii: "/")).map { object[object.index(after: $0)...] } ?? object
+                return "??? 0x\(String(code.address, radix: 16, uppercase: true)) (\(Substring(name)))"
             }
-            return code.function
+            return "\(code.function) (\(baseName(location)))"
         }
+    }
+
+    /// The text after the last `/` (searched in UTF-8: a `Character` scan would cost grapheme breaking).
+    private static func baseName(_ path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
     }
 
     // MARK: Chart and table
@@ -303,10 +311,6 @@ public enum MassifRenderer {
         return (value < 0 && hundredths > 0 ? "-" : "") + Frame.formatHundredths(hundredths)
     }
 
-    private static func percentColumn(_ bytes: Int, of base: Int) -> String {
-        pad(formatPercent(Double(bytes) / Double(base) * 100) + "%", 7)
-    }
-
     static func timeUnitName(_ unit: TimeUnit) -> String {
         switch unit {
         case .instructions: return "i (instructions executed)"
@@ -326,5 +330,93 @@ extension String {
     /// Left-aligns in `width` columns.
     fileprivate func padding(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+extension TopDescription {
+    /// The root line's label in `snapctl massif print`.
+    var displayName: String {
+        switch self {
+        case .heapAllocationFunctions: return "(heap allocation functions)"
+        case .pageAllocationSyscalls: return "(page allocation syscalls)"
+        default: return "(\(rawValue))"
+        }
+    }
+}
+
+/// An output buffer of UTF-8 bytes with the few formatting operations the renderer needs.
+struct TextSink {
+    private(set) var bytes: [UInt8] = []
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ other: TextSink) { bytes.append(contentsOf: other.bytes) }
+
+    mutating func spaces(_ count: Int) {
+        if count > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) }
+    }
+
+    /// `1,234,567` right-aligned in `width` columns.
+    mutating func grouped(_ value: Int, width: Int) {
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var magnitude = value.magnitude
+            var written = 0
+            repeat {
+                if written > 0 && written % 3 == 0 {
+                    scratch[31 - count] = UInt8(ascii: ",")
+                    count += 1
+                }
+                scratch[31 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                written += 1
+                count += 1
+            } while magnitude > 0
+            if value < 0 {
+                scratch[31 - count] = UInt8(ascii: "-")
+                count += 1
+            }
+            spaces(width - count)
+            bytes.append(contentsOf: scratch[(32 - count)...])
+        }
+    }
+
+    /// `MassifRenderer.percentColumn`: `%.2f%%` right-aligned in 7 columns.
+    mutating func percentColumn(_ part: Int, of base: Int) {
+        let value = Double(part) / Double(base) * 100
+        let hundredths = Int((abs(value) * 100).rounded())
+        let negative = value < 0 && hundredths > 0
+        let whole = hundredths / 100
+        var wholeDigits = 1
+        var probe = whole
+        while probe >= 10 {
+            probe /= 10
+            wholeDigits += 1
+        }
+        let length = (negative ? 1 : 0) + wholeDigits + 4
+        spaces(7 - length)
+        if negative { bytes.append(UInt8(ascii: "-")) }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: wholeDigits))
+        var rest = whole
+        var index = start + wholeDigits - 1
+        while index >= start {
+            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+            index -= 1
+        }
+        let fraction = hundredths % 100
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        bytes.append(UInt8(ascii: "%"))
     }
 }

@@ -20,6 +20,8 @@ public struct LaunchOptions: Sendable, Hashable {
     public var searchPath: String?
     /// Variables added to the server's environment (`server.env` of the plan), e.g. `LD_PRELOAD`.
     public var environment: [String: String]
+    /// Where initialised datadirs are cached (`DatadirCache`); by default the user's cache directory.
+    public var datadirCache: DatadirCacheSetting = .automatic
 
     /// Creates launch options; the defaults start the embedded MariaDB.
     public init(
@@ -55,6 +57,10 @@ public enum LaunchProgress: Sendable, Hashable {
     case initialisingDatadir(ProgramCommand)
     /// An existing datadir is reused.
     case reusingDatadir(path: String)
+    /// The datadir was copied from the datadir cache (after building or rebuilding the entry, if it says so).
+    case datadirFromCache(CachedDatadir)
+    /// The datadir cache could not be used (the reason); the datadir is initialised in the run instead.
+    case datadirCacheUnavailable(reason: String)
     /// A malloc replacement was found; `option` is the `--soname-synonyms` snapctl added for it (`nil`
     /// when the user's Massif options set one, or the allocator is unknown).
     case allocator(AllocatorDetection, option: String?)

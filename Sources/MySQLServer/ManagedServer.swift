@@ -131,9 +131,13 @@ public actor ManagedServer {
             guard let initialiser = ServerLocator.initialiser(for: binary, path: options.searchPath) else {
                 throw .initialiserMissing(flavor: binary.flavor, name: adapter.initialiserName)
             }
-            let command = adapter.initialisationCommand(initialiser: initialiser, layout: layout)
-            progress(.initialisingDatadir(command))
-            try await initialiseDatadir(command, layout: layout)
+            try await prepareDatadir(
+                adapter: adapter,
+                initialiser: initialiser,
+                layout: layout,
+                cache: options.datadirCache,
+                progress: progress
+            )
         }
         if Task.isCancelled { throw .cancelled }
 
@@ -211,6 +215,52 @@ public actor ManagedServer {
         case .versionUnreadable(let valgrind, let output):
             throw .valgrindVersionUnreadable(valgrind: valgrind, output: output)
         }
+    }
+
+    /// Fills the run's datadir: a verified copy from the datadir cache (built there first if needed), or, with
+    /// no cache or when the cache fails, the initialiser run straight into the run directory.
+    static func prepareDatadir(
+        adapter: FlavorAdapter,
+        initialiser: String,
+        layout: ServerRunLayout,
+        cache setting: DatadirCacheSetting,
+        progress: @Sendable (LaunchProgress) -> Void
+    ) async throws(ServerError) {
+        if let root = setting.root(environment: ProcessEnvironment.cacheVariables()) {
+            let cache = DatadirCache(root: root)
+            let key = DatadirCache.Key(
+                binary: adapter.binary,
+                command: adapter.initialisationCommand(
+                    initialiser: initialiser,
+                    layout: DatadirCache.Key.placeholderLayout
+                )
+            )
+            do {
+                let outcome = try await cache.provide(key: key, into: layout) { (build) throws(ServerError) in
+                    let command = adapter.initialisationCommand(initialiser: initialiser, layout: build)
+                    progress(.initialisingDatadir(command))
+                    try await initialiseDatadir(command, layout: build)
+                }
+                let built = FileIO.readAll(outcome.entry + "/logs/datadir-init.log") ?? ""
+                FileIO.writeFile(
+                    layout.initialisationLog,
+                    contents: "snapctl: datadir copied from the cache entry \(outcome.entry); its initialiser said:\n"
+                        + built
+                )
+                progress(.datadirFromCache(outcome))
+                return
+            } catch {
+                switch error {
+                case .cancelled, .datadirInitialisationFailed, .spawnFailed: throw error
+                default:
+                    // The cache removed what it had copied; anything else at the datadir is the initialiser's to report.
+                    progress(.datadirCacheUnavailable(reason: "\(error)"))
+                }
+            }
+        }
+        let command = adapter.initialisationCommand(initialiser: initialiser, layout: layout)
+        progress(.initialisingDatadir(command))
+        try await initialiseDatadir(command, layout: layout)
     }
 
     /// Runs the datadir initialiser in its own process group (torn down if the task is cancelled),
@@ -365,7 +415,9 @@ public actor ManagedServer {
                 )
                 lastReport = now
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            // A stat of the socket path every 20 ms costs nothing next to valgrind; the connection attempt
+            // only starts once the socket exists and then waits for the server's first accept.
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 

@@ -28,6 +28,9 @@ struct MassifPrintCommand: ParsableCommand {
             threshold: threshold,
             treeSnapshots: snapshot.isEmpty ? nil : Set(snapshot)
         )
+        if try MassifCommand.isCallgrindXTree(file) {
+            return MassifRenderer.render(try MassifCommand.loadCallgrindXTree(file).massifFile(), options: options)
+        }
         var parser = MassifParser(fileName: file)
         var printer: MassifPrinter?
         func take(_ event: MassifParser.Event) {

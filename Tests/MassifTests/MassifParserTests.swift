@@ -42,6 +42,48 @@ import Testing
         #expect(snapshots == whole.snapshots)
     }
 
+    @Test(arguments: Fixtures.names, [1, 5, 64, 1 << 20])
+    func consumingChunksInPlaceGivesTheSameFile(name: String, chunk: Int) throws {
+        let bytes = try Fixtures.bytes(name)
+        let whole = try MassifFile.parse(bytes, fileName: name)
+        var parser = MassifParser(fileName: name)
+        var header: MassifHeader?
+        var snapshots: [Snapshot] = []
+        var start = 0
+        while start < bytes.count {
+            let piece = Array(bytes[start..<min(bytes.count, start + chunk)])
+            try piece.withUnsafeBytes { raw in
+                try parser.consume(raw) { event in
+                    switch event {
+                    case .header(let value): header = value
+                    case .snapshot(let snapshot): snapshots.append(snapshot)
+                    }
+                }
+            }
+            start += chunk
+        }
+        parser.endInput()
+        #expect(try parser.next() == nil)
+        #expect(header == whole.header)
+        #expect(snapshots == whole.snapshots)
+    }
+
+    @Test func consumeReportsTheLineOfABadLineInALaterChunk() throws {
+        let text = Array(Self.minimal.replacingOccurrences(of: "time=10\n", with: "time=1O\n").utf8)
+        var parser = MassifParser(fileName: "chunked.massif")
+        var caught: MassifError?
+        do {
+            for piece in stride(from: 0, to: text.count, by: 7) {
+                let slice = Array(text[piece..<min(text.count, piece + 7)])
+                try slice.withUnsafeBytes { raw in try parser.consume(raw) { _ in } }
+            }
+        } catch {
+            caught = error as? MassifError
+        }
+        #expect(caught?.line == 15)
+        #expect(caught?.description.hasPrefix("chunked.massif:15: expected a number after \"time=\"") == true)
+    }
+
     @Test func streamingYieldsEachSnapshotAsSoonAsItsLastLineArrives() throws {
         let bytes = try Fixtures.bytes("mariadbd-snapshot")
         var parser = MassifParser(fileName: "s")
@@ -217,7 +259,7 @@ import Testing
         ),
         (
             "bad top description", minimal.replacingOccurrences(of: "(heap allocation functions)", with: "(heap)"),
-            20, "\"(heap allocation functions) ...\" or \"(page allocation syscalls) ...\""
+            20, "\"(heap allocation functions) ...\", \"(page allocation syscalls) ...\" or an xtree event"
         ),
         (
             "frame without address", minimal.replacingOccurrences(of: "0x401136: f", with: "f"),
@@ -242,6 +284,11 @@ import Testing
         (
             "number overflow", minimal.replacingOccurrences(of: "time=0", with: "time=99999999999999999999"), 7,
             "expected a number"
+        ),
+        (
+            "totals past Int.max",
+            minimal.replacingOccurrences(of: "mem_heap_extra_B=8", with: "mem_heap_extra_B=9223372036854775807"),
+            19, "expected mem_heap_B + mem_heap_extra_B + mem_stacks_B of at most 9223372036854775807"
         ),
         (
             "bad indentation", minimal.replacingOccurrences(of: "  n0: 200", with: "   n0: 200"), 22,
