@@ -3,6 +3,7 @@ import Bundle
 import Foundation
 import Massif
 import MySQLServer
+import Plan
 
 /// `snapctl bundle pack|verify`: a run as one file to share, and the check that it arrived intact.
 struct BundleCommand: ParsableCommand {
@@ -74,6 +75,47 @@ struct BundlePackCommand: ParsableCommand {
     }
 }
 
+/// `--max-unpacked`, `--max-entries`, `--max-entry-size`: how much a bundle may unpack to.
+struct ArchiveLimitOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The most a bundle may unpack to in all (default 1GiB); reading stops beyond it.",
+            valueName: "size"
+        )
+    )
+    var maxUnpacked: String?
+
+    @Option(help: ArgumentHelp("The most entries a bundle may hold (default 100000).", valueName: "count"))
+    var maxEntries: Int?
+
+    @Option(help: ArgumentHelp("The largest file a bundle may hold (default 512MiB).", valueName: "size"))
+    var maxEntrySize: String?
+
+    func validate() throws {
+        for (flag, value) in [("--max-unpacked", maxUnpacked), ("--max-entry-size", maxEntrySize)] {
+            guard let value else { continue }
+            do {
+                _ = try ByteSize.parse(value)
+            } catch {
+                throw ValidationError("\(flag): \(error)")
+            }
+        }
+        if let maxEntries, maxEntries < 1 { throw ValidationError("--max-entries: expected a positive count") }
+    }
+
+    var limits: ArchiveLimits {
+        func bytes(_ text: String?, _ fallback: Int) -> Int {
+            guard let text, let size = try? ByteSize.parse(text) else { return fallback }
+            return Int(size.bytes)
+        }
+        return ArchiveLimits(
+            totalBytes: bytes(maxUnpacked, ArchiveLimits.defaultTotalBytes),
+            entries: maxEntries ?? ArchiveLimits.defaultEntries,
+            entryBytes: bytes(maxEntrySize, ArchiveLimits.defaultEntryBytes)
+        )
+    }
+}
+
 /// `snapctl bundle verify FILE|DIR`: every checksum, the manifest's schema, no file missing or extra.
 struct BundleVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,16 +130,18 @@ struct BundleVerifyCommand: ParsableCommand {
     @Argument(help: "The bundle: a .tar.gz written by snapctl bundle pack, or its unpacked folder.")
     var bundle: String
 
+    @OptionGroup var limitOptions: ArchiveLimitOptions
+
     func run() throws {
         let started = ContinuousClock.now
         let contents: BundleContents
         do {
-            contents = try BundleSource.read(bundle)
+            contents = try BundleSource.read(bundle, limits: limitOptions.limits)
         } catch {
             printError(error.description)
             throw ExitStatus.usage
         }
-        let verification = BundleVerifier.verify(files: contents.files, others: contents.others)
+        let verification = BundleVerifier.verify(contents)
         let elapsed = SessionPrinter.seconds((ContinuousClock.now - started).seconds)
         guard verification.isValid else {
             for problem in verification.problems { printError("\(bundle): \(problem)") }
@@ -112,5 +156,9 @@ struct BundleVerifyCommand: ParsableCommand {
             line += ")"
         }
         print(line + " in \(elapsed)")
+        print(
+            "note: the checksums prove the bundle arrived as it was packed, not who packed it or that it is harmless; "
+                + "snapctl replay shows what it would run and asks for flags before anything risky"
+        )
     }
 }
