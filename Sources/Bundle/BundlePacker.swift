@@ -47,6 +47,8 @@ public enum BundlePacker {
         public var hostNameReplaced: Bool
         /// Things worth knowing: a run that never finished, files changed since the run.
         public var warnings: [String]
+        /// What was redacted, by file, line and kind.
+        public var findings: [SecretScrubber.Finding]
     }
 
     /// Packs a run directory.
@@ -105,7 +107,8 @@ public enum BundlePacker {
             top: composed.top,
             redactedVariables: composed.redactedVariables,
             hostNameReplaced: composed.hostNameReplaced,
-            warnings: warnings
+            warnings: warnings,
+            findings: composed.findings
         )
     }
 

@@ -63,8 +63,8 @@ public enum ReplayConsent {
         "pages-as-heap", "peak-inaccuracy", "stacks", "threshold", "time-unit",
     ]
 
-    /// Server binaries a bundle may name (on `PATH` or as an absolute path).
-    public static let serverNames: Set<String> = ["mariadbd", "mysqld", "mariadbd-debug", "mysqld-debug"]
+    /// What the name of a server binary a bundle names starts with (on `PATH` or as an absolute path).
+    public static let serverNames: Set<String> = ["mariadbd", "mysqld"]
 
     /// The canonical name of an option: no leading dashes, no value, `_` as `-`, without MariaDB's
     /// `loose-`, `maximum-`, `enable-`, `disable-` and `skip-` prefixes (`--skip-foo` sets `foo`).
@@ -152,12 +152,13 @@ public enum ReplayConsent {
             if permissions.serverBinary == nil, let binary = server.binary {
                 let base = binary.split(separator: "/").last.map(String.init) ?? binary
                 let nameOnly = !binary.contains("/")
-                if !serverNames.contains(base) || (!nameOnly && !binary.hasPrefix("/")) {
+                let serverLike = serverNames.contains { base.hasPrefix($0) }
+                if !serverLike || (!nameOnly && !binary.hasPrefix("/")) {
                     refusals.append(
                         Refusal(
                             place: place(binary),
                             what:
-                                "the bundle names the server binary '\(binary)', not a \(serverNames.sorted().joined(separator: "/")) on PATH or at an absolute path",
+                                "the bundle names the server binary '\(binary)', not a mariadbd* or mysqld* on PATH or at an absolute path",
                             flag: "--server-binary PATH (the server to run instead)"
                         )
                     )
@@ -192,12 +193,15 @@ public enum ReplayConsent {
             }
         }
         if !permissions.allowShell {
+            let shellLines = keyLines("shell", in: planText)
+            var shellIndex = 0
             for (index, step) in plan.steps.enumerated() {
                 guard case .shell(let command) = step.kind else { continue }
-                let firstLine = command.split(separator: "\n").first.map(String.init) ?? command
+                let line = shellIndex < shellLines.count ? shellLines[shellIndex] : nil
+                shellIndex += 1
                 refusals.append(
                     Refusal(
-                        place: place(firstLine),
+                        place: line.map { "plan.yaml:\($0)" } ?? "plan.yaml",
                         what:
                             "step \(index + 1) '\(step.label)' runs the shell command '\(oneLine(command))' as you, with your environment",
                         flag: "--allow-shell"
@@ -212,6 +216,17 @@ public enum ReplayConsent {
     static func line(of needle: String, in text: String) -> Int? {
         guard !needle.isEmpty, let range = text.range(of: needle) else { return nil }
         return text[..<range.lowerBound].count { $0 == "\n" } + 1
+    }
+
+    /// The 1-based lines where the YAML key `key:` starts (`shell:` or `- shell:`), in file order.
+    static func keyLines(_ key: String, in text: String) -> [Int] {
+        var lines: [Int] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var trimmed = line.drop { $0 == " " }
+            if trimmed.hasPrefix("- ") { trimmed = trimmed.dropFirst(2).drop { $0 == " " } }
+            if trimmed.hasPrefix(key + ":") { lines.append(number + 1) }
+        }
+        return lines
     }
 
     static func oneLine(_ text: String) -> String {

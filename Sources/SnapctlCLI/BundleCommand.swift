@@ -22,10 +22,12 @@ struct BundlePackCommand: ParsableCommand {
         commandName: "pack",
         abstract: "Pack a run directory as a .tar.gz with README.txt, env.json and SHA256SUMS, secrets removed.",
         discussion: """
-            Host names are replaced by REDACTED_HOST in every file; env.json lists only allowed environment \
-            variables (LANG, LC_*, TZ, TERM, PATH, MALLOC_*, GLIBC_TUNABLES, VALGRIND_OPTS); the value of any \
-            other variable of at least 8 bytes found in a file is replaced by REDACTED_<NAME>. \
-            Prints the bundle's path as the last line. Exit status: 0 packed; 1 not a run directory or the \
+            Passwords (--password=, -p..., MASTER_PASSWORD, IDENTIFIED BY, PASSWORD(...)), URL user info, \
+            host names and IP addresses are replaced in every file; env.json lists only allowed environment \
+            variables (LANG, LC_*, TZ, TERM, PATH, MALLOC_*, GLIBC_TUNABLES, VALGRIND_OPTS); the values of \
+            variables named *PASSWORD*, *SECRET*, *TOKEN*, *KEY* and of the plan's password_env are replaced \
+            by REDACTED_<NAME>. Prints each replacement (file:line: kind), and refuses to write the bundle if \
+            such a value is still found. The bundle is written 0600. Prints the bundle's path as the last line. Exit status: 0 packed; 1 not a run directory or the \
             bundle could not be written.
             """
     )
@@ -64,6 +66,7 @@ struct BundlePackCommand: ParsableCommand {
             "packed \(runDirectory) as \(result.top)/: \(result.fileCount) files, "
                 + "\(MassifRenderer.formatBytes(result.size)) in \(SessionPrinter.seconds(elapsed.seconds))"
         )
+        for finding in result.findings { print("redacted \(finding)") }
         var redacted: [String] = []
         if result.hostNameReplaced { redacted.append("host names") }
         if !result.redactedVariables.isEmpty {

@@ -113,7 +113,7 @@ struct ReplayCommand: AsyncParsableCommand {
             ),
             limits: limitOptions.limits,
             disclosed: { lines in
-                print("bundle \(bundle) will run:")
+                print("bundle \(bundle): checksums match; what it will run:")
                 for line in lines { print("  " + line) }
                 print("  the server with --skip-networking last and --secure-file-priv set to the unpacked bundle")
                 fflush(nil)
