@@ -226,7 +226,7 @@ public struct SecretScrubber: Sendable {
                 let head = match.output[1].substring.map(String.init) ?? ""
                 let value = match.output[2].substring.map(String.init) ?? "'"
                 let quote = value.first.map(String.init) ?? "'"
-                guard value != quote + passwordPlaceholder + quote else { return nil }
+                guard value != quote + passwordPlaceholder + quote, !isVariable(value) else { return nil }
                 return head + quote + passwordPlaceholder + quote
             }
         )
@@ -237,7 +237,7 @@ public struct SecretScrubber: Sendable {
                 let value = match.output[2].substring.map(String.init) ?? "'"
                 let tail = match.output[3].substring.map(String.init) ?? ")"
                 let quote = value.first.map(String.init) ?? "'"
-                guard value != quote + passwordPlaceholder + quote else { return nil }
+                guard value != quote + passwordPlaceholder + quote, !isVariable(value) else { return nil }
                 return head + quote + passwordPlaceholder + quote + tail
             }
         )
@@ -312,6 +312,11 @@ public struct SecretScrubber: Sendable {
             }
         )
         return list
+    }
+
+    /// `'$NAME'` or `"${NAME}"`: a shell variable standing for the password, no secret itself.
+    static func isVariable(_ quoted: String) -> Bool {
+        quoted.dropFirst().hasPrefix("$")
     }
 
     static func isKept(host: String) -> Bool {

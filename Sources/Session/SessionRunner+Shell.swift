@@ -20,7 +20,7 @@ extension SessionRunner {
         let logPath = directory.absolute(
             RunLayout.stepLog(index: index, fileSafeLabel: SnapshotLabel.fileSafe(step.label))
         )
-        let output = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let output = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard output >= 0 else {
             return Execution(
                 outcome: .failed,
