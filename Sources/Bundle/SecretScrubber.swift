@@ -200,8 +200,12 @@ public struct SecretScrubber: Sendable {
     }
 
     static func regex(_ text: String) -> Regex<AnyRegexOutput> {
-        // The expressions are constants of this file; a typo is a programming error caught by the tests.
-        (try? Regex(text)) ?? (try! Regex("(?!)"))
+        do {
+            return try Regex(text)
+        } catch {
+            // The expressions are constants of this file: a typo is a programming error the tests catch.
+            preconditionFailure("bad pattern \(text): \(error)")
+        }
     }
 
     static let quoted = #"'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*""#
@@ -281,34 +285,42 @@ public struct SecretScrubber: Sendable {
                 }
             )
         }
-        // IPv4 addresses (not loopback, not 0.0.0.0)
+        // IPv4 addresses (not loopback, not 0.0.0.0). Swift's Regex has no lookbehind: the character
+        // before is matched (group 1) and given back.
         list.append(
-            Pattern(kind: "IP address", regex: regex(#"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])"#)) { match, _ in
-                let value = match.output[1].substring.map(String.init) ?? ""
+            Pattern(kind: "IP address", regex: regex(#"(^|[^\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])"#)) { match, _ in
+                let lead = match.output[1].substring.map(String.init) ?? ""
+                let value = match.output[2].substring.map(String.init) ?? ""
                 guard isIPv4(value), !value.hasPrefix("127."), value != "0.0.0.0" else { return nil }
-                return ipPlaceholder
+                return lead + ipPlaceholder
             }
         )
         // IPv6 addresses (not ::1 or ::)
         list.append(
-            Pattern(kind: "IP address", regex: regex(#"(?<![\w:.])([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?)(?![\w:])"#)) {
-                match, _ in
-                let value = match.output[1].substring.map(String.init) ?? ""
+            Pattern(
+                kind: "IP address",
+                regex: regex(#"(^|[^\w:.])([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?)(?![\w:])"#)
+            ) { match, _ in
+                let lead = match.output[1].substring.map(String.init) ?? ""
+                let value = match.output[2].substring.map(String.init) ?? ""
                 let address = value.split(separator: "%").first.map(String.init) ?? value
                 guard isIPv6(address), address != "::1", address != "::" else { return nil }
-                return ipPlaceholder
+                return lead + ipPlaceholder
             }
         )
         // Dotted host names under a known top-level domain.
         list.append(
             Pattern(
                 kind: "host name",
-                regex: regex(#"(?i)(?<![\w.\-/])((?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,12}))(?![\w\-]|\.\w)"#)
+                regex: regex(
+                    #"(?i)(^|[^\w.\-/])((?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,12}))(?![\w\-]|\.\w)"#
+                )
             ) { match, _ in
-                let value = match.output[1].substring.map(String.init) ?? ""
-                let tld = (match.output[2].substring.map(String.init) ?? "").lowercased()
+                let lead = match.output[1].substring.map(String.init) ?? ""
+                let value = match.output[2].substring.map(String.init) ?? ""
+                let tld = (match.output[3].substring.map(String.init) ?? "").lowercased()
                 guard topLevelDomains.contains(tld), !isKept(host: value) else { return nil }
-                return Redactor.hostPlaceholder
+                return lead + Redactor.hostPlaceholder
             }
         )
         return list
