@@ -146,7 +146,7 @@ extension BundleIntegrationTests {
         let verify = try Tools.snapctl(["bundle", "verify", run])
         #expect(verify.status == 1)
         #expect(verify.stderr.contains("--max-entry-size"), "\(verify.stderr)")
-        let small = try Tools.snapctl(["bundle", "verify", "--max-unpacked", "64KiB", run])
+        let small = try Tools.snapctl(["bundle", "verify", "--max-unpacked", "64KiB", "--max-entry-size", "1GiB", run])
         #expect(small.status == 1)
         #expect(small.stderr.contains("--max-unpacked"), "\(small.stderr)")
     }
