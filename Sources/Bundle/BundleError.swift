@@ -69,7 +69,8 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
             return message
         case .consentNeeded(let file, let refusals):
             let count = refusals.count
-            return "\(file): not replaying; no server was started. The bundle asks for \(count) thing\(count == 1 ? "" : "s") replay does not do unless you allow \(count == 1 ? "it" : "each") by a flag:\n"
+            return
+                "\(file): not replaying; no server was started. The bundle asks for \(count) thing\(count == 1 ? "" : "s") replay does not do unless you allow \(count == 1 ? "it" : "each") by a flag:\n"
                 + refusals.map { "  " + $0.description }.joined(separator: "\n")
         case .changedWhileReading(let file, let path):
             return

@@ -58,7 +58,12 @@ public enum Gzip {
             let chunk = try source.read(maximum: 1 << 16)
             if chunk.isEmpty { return output }
             guard chunk.count <= limit - output.count else {
-                throw .limitExceeded(offset: output.count, what: "decompressed bytes", limit: limit, flag: "--max-unpacked")
+                throw .limitExceeded(
+                    offset: output.count,
+                    what: "decompressed bytes",
+                    limit: limit,
+                    flag: "--max-unpacked"
+                )
             }
             output += chunk
         }

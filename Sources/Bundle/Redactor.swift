@@ -128,7 +128,8 @@ public struct Redactor: Sendable, Hashable {
             var copiedUpTo = 0
             while index < buffer.count {
                 var matched: Rule?
-                for candidate in byFirstByte[Int(buffer[index])] where matches(rules[candidate], in: buffer, at: index) {
+                for candidate in byFirstByte[Int(buffer[index])] where matches(rules[candidate], in: buffer, at: index)
+                {
                     matched = rules[candidate]
                     break
                 }

@@ -179,7 +179,8 @@ public enum ReplayConsent {
         }
         for option in plan.massif.options {
             let name = optionName(option)
-            guard option.hasPrefix("--"), acceptedMassifOptions.contains(name) || permissions.massifOptions.contains(name)
+            guard option.hasPrefix("--"),
+                acceptedMassifOptions.contains(name) || permissions.massifOptions.contains(name)
             else {
                 refusals.append(
                     Refusal(

@@ -80,7 +80,12 @@ public struct SecretScrubber: Sendable {
         return (String(decoding: output, as: UTF8.self), result)
     }
 
-    func findings(_ hits: [(offset: Int, source: String)], in bytes: [UInt8], path: String, baseLine: Int)
+    func findings(
+        _ hits: [(offset: Int, source: String)],
+        in bytes: [UInt8],
+        path: String,
+        baseLine: Int
+    )
         -> [Finding]
     {
         guard !hits.isEmpty else { return [] }
@@ -216,7 +221,8 @@ public struct SecretScrubber: Sendable {
         // scheme://user:password@host
         list.append(
             Pattern(kind: "URL user info", regex: regex(#"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/@:'"]+):([^\s/@'"]+)@"#)) {
-                match, _ in
+                match,
+                _ in
                 let scheme = match.output[1].substring.map(String.init) ?? ""
                 return scheme + userPlaceholder + ":" + passwordPlaceholder + "@"
             }
@@ -225,7 +231,10 @@ public struct SecretScrubber: Sendable {
         list.append(
             Pattern(
                 kind: "password",
-                regex: regex(#"(?i)\b(identified\s+(?:by|(?:via|with)\s+\w+\s+(?:using|as|by))\s+(?:password\s+)?)("# + quoted + ")")
+                regex: regex(
+                    #"(?i)\b(identified\s+(?:by|(?:via|with)\s+\w+\s+(?:using|as|by))\s+(?:password\s+)?)("# + quoted
+                        + ")"
+                )
             ) { match, _ in
                 let head = match.output[1].substring.map(String.init) ?? ""
                 let value = match.output[2].substring.map(String.init) ?? "'"
@@ -266,8 +275,12 @@ public struct SecretScrubber: Sendable {
         let hostOption = lowered.contains("mysql") || lowered.contains("mariadb") ? #"|(?:^|\s)-h\s*"# : ""
         // --host=name, host=name (and -h name on mysql or mariadb command lines)
         list.append(
-            Pattern(kind: "host name", regex: regex(#"(?i)((?:\bhost\s*=\s*"# + hostOption + #"))([A-Za-z0-9][A-Za-z0-9.\-]*)"#)) {
-                match, _ in
+            Pattern(
+                kind: "host name",
+                regex: regex(#"(?i)((?:\bhost\s*=\s*"# + hostOption + #"))([A-Za-z0-9][A-Za-z0-9.\-]*)"#)
+            ) {
+                match,
+                _ in
                 let head = match.output[1].substring.map(String.init) ?? ""
                 let value = match.output[2].substring.map(String.init) ?? ""
                 guard !isKept(host: value) else { return nil }

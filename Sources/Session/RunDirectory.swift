@@ -34,7 +34,9 @@ struct RunDirectory: Sendable {
         }
         // Private: a run holds SQL, results and logs. The folder itself is what keeps others out while
         // the run writes; files are made 0600 as they are written and again when checksummed.
-        for directory in [absolute, absolute + "/" + RunLayout.snapshotsDirectory, absolute + "/" + RunLayout.logsDirectory] {
+        for directory in [
+            absolute, absolute + "/" + RunLayout.snapshotsDirectory, absolute + "/" + RunLayout.logsDirectory,
+        ] {
             chmod(directory, 0o700)
         }
         let probe = absolute + "/.snapctl-write-probe"

@@ -45,7 +45,10 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .customLong("search-path"), help: .hidden)
     var searchPath: String?
 
-    @Flag(help: "Run the bundle's shell: steps (commands run as you, with your environment). Without it, replay refuses a bundle that has any.")
+    @Flag(
+        help:
+            "Run the bundle's shell: steps (commands run as you, with your environment). Without it, replay refuses a bundle that has any."
+    )
     var allowShell = false
 
     @Option(

@@ -282,7 +282,10 @@ struct BundleIntegrationTests {
                 plan.replacingOccurrences(of: "server:\n", with: "server:\n  binary: mariadbd-snapctl-missing\n").utf8
             )
         }
-        let result = try Tools.snapctl(["replay", edited, "--out", scratch.path + "/r", "--allow-shell"], environment: run.environment)
+        let result = try Tools.snapctl(
+            ["replay", edited, "--out", scratch.path + "/r", "--allow-shell"],
+            environment: run.environment
+        )
         #expect(result.status == 2, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stderr.contains("server binary 'mariadbd-snapctl-missing' not found"))
         #expect(result.stderr.contains("install mariadb-server"))

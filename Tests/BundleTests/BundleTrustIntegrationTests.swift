@@ -38,7 +38,9 @@ extension BundleIntegrationTests {
         }
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("step 1 'own': shell command: touch \(marker)"), "disclosed: \(refused.stdout)")
-        #expect(refused.stdout.contains("connection 'app': user 'app', database 'app', password from $SNAPCTL_TEST_SECRET"))
+        #expect(
+            refused.stdout.contains("connection 'app': user 'app', database 'app', password from $SNAPCTL_TEST_SECRET")
+        )
         #expect(refused.stderr.contains("plan.yaml:"))
         #expect(refused.stderr.contains("step 1 'own' runs the shell command 'touch \(marker)'"))
         #expect(refused.stderr.contains("step 4 'account'"), "the fixture's own shell step is named too")
@@ -70,14 +72,18 @@ extension BundleIntegrationTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/r"))
 
         let outside = scratch.path + "/outside.tar.gz"
-        try Self.editedPlan(run, to: outside) { $0.replacingOccurrences(of: "sql_file: fill.sql", with: "sql_file: /etc/passwd") }
+        try Self.editedPlan(run, to: outside) {
+            $0.replacingOccurrences(of: "sql_file: fill.sql", with: "sql_file: /etc/passwd")
+        }
         let confined = try Tools.snapctl(["replay", outside, "--out", scratch.path + "/r2", "--allow-shell"])
         #expect(confined.status == 1)
         #expect(confined.stderr.contains("sql_file '/etc/passwd', outside the bundle"))
         #expect(!confined.stdout.contains("root:x:0:0"))
     }
 
-    @Test("packed with SHELL and a numeric CI variable set: verifies; with --allow-shell and the flags it replays, networking off")
+    @Test(
+        "packed with SHELL and a numeric CI variable set: verifies; with --allow-shell and the flags it replays, networking off"
+    )
     func harmlessVariablesAndAllowedReplay() async throws {
         let run = try await Self.fixture()
         let scratch = try Scratch("allow")
@@ -94,7 +100,10 @@ extension BundleIntegrationTests {
         let bundle = scratch.path + "/ci.tar.gz"
         let pack = try Tools.snapctl(["bundle", "pack", run.runDirectory, "-o", bundle], environment: environment)
         #expect(pack.status == 0, "\(pack.stderr)")
-        #expect(pack.stdout.contains("redacted logs/step-0003-account.log:1: value of $SNAPCTL_TEST_SECRET"), "\(pack.stdout)")
+        #expect(
+            pack.stdout.contains("redacted logs/step-0003-account.log:1: value of $SNAPCTL_TEST_SECRET"),
+            "\(pack.stdout)"
+        )
         #expect(!pack.stdout.contains("CI_PIPELINE_ID") && !pack.stdout.contains("$SHELL"))
         var info = stat()
         #expect(stat(bundle, &info) == 0 && info.st_mode & 0o777 == 0o600, "the bundle is private")
@@ -111,7 +120,10 @@ extension BundleIntegrationTests {
             files["plan.yaml"] = Array(
                 Self.text(files["plan.yaml"])
                     .replacingOccurrences(of: "steps:\n", with: "steps:\n  - label: mark\n    shell: touch \(marker)\n")
-                    .replacingOccurrences(of: "[--max-heap-table-size=64M]", with: "[--max-heap-table-size=64M, --port=3306]")
+                    .replacingOccurrences(
+                        of: "[--max-heap-table-size=64M]",
+                        with: "[--max-heap-table-size=64M, --port=3306]"
+                    )
                     .utf8
             )
         }

@@ -72,7 +72,8 @@ import Testing
 
     @Test("a pax size of 2^63 - 1, or past 2^64, is refused, never computed with")
     func paxSize() {
-        let archive = Self.pax(Self.record("size", "9223372036854775807")) + Self.header("top/a", size: Self.octal(0)) + Self.end
+        let archive =
+            Self.pax(Self.record("size", "9223372036854775807")) + Self.header("top/a", size: Self.octal(0)) + Self.end
         Self.expectLimitOrFault(archive) { fault in
             if case .limitExceeded(1024, _, _, "--max-entry-size") = fault { return true }
             return false
@@ -107,7 +108,14 @@ import Testing
         let files = (0..<5).map { TarEntry.file("top/f\($0)", [UInt8](repeating: 7, count: 3000)) }
         let archive = TarWriter.archive([.directory("top")] + files)
         #expect(throws: Never.self) { try TarReader.entries(archive) }
-        #expect(throws: ArchiveFault.limitExceeded(offset: 512 * 1 + 3584 * 3, what: "entries", limit: 4, flag: "--max-entries")) {
+        #expect(
+            throws: ArchiveFault.limitExceeded(
+                offset: 512 * 1 + 3584 * 3,
+                what: "entries",
+                limit: 4,
+                flag: "--max-entries"
+            )
+        ) {
             try TarReader.entries(archive, limits: ArchiveLimits(entries: 4))
         }
         #expect {

@@ -107,7 +107,11 @@ import Testing
         let refusals = ReplayConsent.refusals(
             plan: try Self.plan(text),
             planText: text,
-            permissions: ReplayPermissions(allowShell: true, serverOptions: ["networking", "bind-address", "port", "init-file", "plugin-load"], massifOptions: ["massif-out-file"])
+            permissions: ReplayPermissions(
+                allowShell: true,
+                serverOptions: ["networking", "bind-address", "port", "init-file", "plugin-load"],
+                massifOptions: ["massif-out-file"]
+            )
         )
         #expect(refusals.map(\.flag) == ["--server-binary PATH (the server to run instead)"])
         #expect(

@@ -42,7 +42,10 @@ import Testing
     static func plantedFiles() -> [String: [UInt8]] {
         var files = BundleComposerTests.runFiles()
         let plan = BundleComposerTests.planText
-            .replacingOccurrences(of: "[--max-heap-table-size=64M]", with: "[--max-heap-table-size=64M, --password=opt-pw-1a]")
+            .replacingOccurrences(
+                of: "[--max-heap-table-size=64M]",
+                with: "[--max-heap-table-size=64M, --password=opt-pw-1a]"
+            )
             .replacingOccurrences(of: "password_env: APP_DB_PASSWORD", with: "password_env: APP_PW")
         files["plan.yaml"] = Array(plan.utf8)
         var manifest = try! RunManifest.decode(Data(files["manifest.json"]!), path: "m")
@@ -104,7 +107,9 @@ import Testing
     func harmlessStays() throws {
         let bundle = try Self.compose()
         let log = String(decoding: try #require(bundle.files["logs/server.err"]), as: UTF8.self)
-        #expect(log.contains("kept: /bin/bash 9000000 127.0.0.1 localhost std::vector<int> 12:34:56 mysql.user 10.11.6"))
+        #expect(
+            log.contains("kept: /bin/bash 9000000 127.0.0.1 localhost std::vector<int> 12:34:56 mysql.user 10.11.6")
+        )
         #expect(BundleVerifier.verify(files: bundle.files).problems == [])
         let manifest = try RunManifest.decode(Data(try #require(bundle.files["manifest.json"])), path: "m")
         #expect(manifest.snapshots.map(\.heapBytes) == [1_000_000, 9_000_000, 9_000_000, 9_100_000])

@@ -27,7 +27,14 @@ import Testing
     @Test("diffing and summing such trees (massif diff, snapctl report) does not trap")
     func diffOfHugeTrees() {
         let before = Snapshot(
-            index: 0, time: 0, heapBytes: 10, extraBytes: 0, stacksBytes: 0, kind: .detailed, tree: Self.hugeTree)
+            index: 0,
+            time: 0,
+            heapBytes: 10,
+            extraBytes: 0,
+            stacksBytes: 0,
+            kind: .detailed,
+            tree: Self.hugeTree
+        )
         var after = before
         after.index = 1
         after.heapBytes = Int.max
@@ -46,8 +53,14 @@ import Testing
                 header: MassifHeader(desc: "(none)", cmd: "./a.out", timeUnit: .instructions),
                 snapshots: times.enumerated().map { index, time in
                     Snapshot(
-                        index: index, time: time, heapBytes: 1, extraBytes: 0, stacksBytes: 0, kind: .detailed,
-                        tree: nil)
+                        index: index,
+                        time: time,
+                        heapBytes: 1,
+                        extraBytes: 0,
+                        stacksBytes: 0,
+                        kind: .detailed,
+                        tree: nil
+                    )
                 }
             )
         }
