@@ -23,6 +23,10 @@ public enum ArchiveFault: Error, Sendable, Hashable, CustomStringConvertible {
     case unsafeEntry(offset: Int, path: String, reason: String)
     /// Entries outside one top-level folder, or none at all.
     case badLayout(reason: String)
+    /// More than a limit of ``ArchiveLimits`` allows; `flag` raises it (none for metadata).
+    case limitExceeded(offset: Int, what: String, limit: Int, flag: String?)
+    /// The file could not be read.
+    case unreadable(reason: String)
 
     public var description: String {
         switch self {
@@ -57,6 +61,13 @@ public enum ArchiveFault: Error, Sendable, Hashable, CustomStringConvertible {
             return "refusing entry '\(path)' (tar header at byte \(offset)): \(reason)"
         case .badLayout(let reason):
             return "not a snapctl bundle: \(reason)"
+        case .limitExceeded(let offset, let what, let limit, let flag):
+            let advice =
+                flag.map { "; if you trust this bundle, raise the limit with \($0)" }
+                ?? "; no snapctl bundle has such headers"
+            return "refusing the archive at byte \(offset) of the tar stream: more than \(limit) \(what)\(advice)"
+        case .unreadable(let reason):
+            return "read error: \(reason)"
         }
     }
 }

@@ -50,6 +50,8 @@ public struct ComposedBundle: Sendable {
     /// Whether a host name was found and replaced.
     public var hostNameReplaced: Bool
     public var manifest: RunManifest
+    /// What was replaced, by file and line.
+    public var findings: [SecretScrubber.Finding] = []
 }
 
 /// Turns a run directory's files into a bundle's: README.txt and env.json added, literals (on request),
@@ -84,15 +86,16 @@ public enum BundleComposer {
 
         let redactor = Redactor.forMachine(
             hostNames: request.machine.hostNames,
-            environment: request.machine.environment
+            environment: request.machine.environment,
+            secretNames: passwordVariables(files[RunLayout.planFile])
         )
-        var found: Set<String> = []
-        for (path, bytes) in files {
-            found.formUnion(redactor.matches(in: bytes))
-            found.formUnion(redactor.matches(in: Array(path.utf8)))
-        }
+        let scrubber = SecretScrubber(redactor: redactor)
+        var findings: [SecretScrubber.Finding] = []
+        for (path, bytes) in files { findings += scrubber.scrub(bytes, path: path).findings }
+        var found = Set(findings.compactMap { $0.kind.hasPrefix("value of $") ? String($0.kind.dropFirst(10)) : nil })
+        for path in files.keys { found.formUnion(redactor.matches(in: Array(path.utf8))) }
         found.formUnion(redactor.matches(in: Array(request.top.utf8)))
-        let hostNameReplaced = found.remove("host name") != nil
+        let hostNameReplaced = found.remove("host name") != nil || findings.contains { $0.kind == "host name" }
         let variables = found.sorted()
 
         manifest.redaction = RunManifest.Redaction(
@@ -131,11 +134,23 @@ public enum BundleComposer {
         )
 
         var redacted: [String: [UInt8]] = [:]
-        for (path, bytes) in files { redacted[redactor.apply(path)] = redactor.apply(bytes) }
+        findings = []
+        for (path, bytes) in files {
+            let (scrubbed, found) = scrubber.scrub(bytes, path: path)
+            findings += found.map { SecretScrubber.Finding(path: redactor.apply(path), line: $0.line, kind: $0.kind) }
+            redacted[redactor.apply(path)] = scrubbed
+        }
         let top = redactor.apply(request.top)
+        // The last check: a secret value still there (where scrubbing looks) stops the bundle.
         for (path, bytes) in redacted {
-            let left = redactor.matches(in: bytes) + redactor.matches(in: Array(path.utf8))
-            if !left.isEmpty { throw .secretLeft(path: path, sources: left) }
+            let left =
+                Set(
+                    scrubber.scrub(bytes, path: path).findings.compactMap {
+                        $0.kind.hasPrefix("value of $") ? String($0.kind.dropFirst(10)) : nil
+                    }
+                )
+                .union(redactor.matches(in: Array(path.utf8)).filter { $0 != "host name" })
+            if !left.isEmpty { throw .secretLeft(path: path, sources: left.sorted()) }
         }
         if !redactor.matches(in: Array(top.utf8)).isEmpty {
             throw .secretLeft(path: top, sources: redactor.matches(in: Array(top.utf8)))
@@ -148,8 +163,22 @@ public enum BundleComposer {
             files: redacted,
             redactedVariables: variables,
             hostNameReplaced: hostNameReplaced,
-            manifest: manifest
+            manifest: manifest,
+            findings: findings.sorted()
         )
+    }
+
+    /// The variables plan.yaml names with `password_env:`: their values are secret whatever they are.
+    static func passwordVariables(_ plan: [UInt8]?) -> Set<String> {
+        guard let plan else { return [] }
+        var names: Set<String> = []
+        for line in String(decoding: plan, as: UTF8.self).split(separator: "\n") {
+            guard let range = line.range(of: "password_env:") else { continue }
+            let value = line[range.upperBound...].trimmingCharacters(in: CharacterSet(charactersIn: " \t\"'{},"))
+            let name = value.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if !name.isEmpty { names.insert(String(name)) }
+        }
+        return names
     }
 
     static func environmentJSON(_ environment: BundleEnvironment) -> [UInt8] {

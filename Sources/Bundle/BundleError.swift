@@ -21,6 +21,8 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
     case planUnreadable(file: String, messages: [String])
     /// plan.yaml names a `sql_file` whose statements the manifest does not hold.
     case sqlFileNotRecorded(path: String)
+    /// plan.yaml names a `sql_file` outside the bundle (absolute, or with `..`).
+    case sqlFileOutsideBundle(path: String, step: String)
     /// After redaction a secret was still found (a safety net; should never happen).
     case secretLeft(path: String, sources: [String])
     /// The recorded run has no step with both a before and an after snapshot.
@@ -30,6 +32,10 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
     case serverEnvironment(file: String, names: [String])
     /// The replay's run directory cannot be used (the session's own message).
     case runDirectory(message: String)
+    /// The bundle's plan asks for things the user has not allowed (shell steps, server options).
+    case consentNeeded(file: String, refusals: [ReplayConsent.Refusal])
+    /// The bundle file read differently the second time (while unpacking) than when it was verified.
+    case changedWhileReading(file: String, path: String)
 
     public var description: String {
         switch self {
@@ -56,6 +62,9 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
         case .sqlFileNotRecorded(let path):
             return
                 "plan.yaml names sql_file '\(path)' but the manifest holds no statements for it; the bundle is incomplete"
+        case .sqlFileOutsideBundle(let path, let step):
+            return
+                "plan.yaml: step '\(step)' names sql_file '\(path)', outside the bundle; in replay a sql_file resolves only inside the bundle, so this bundle was edited or built by hand: do not replay it"
         case .secretLeft(let path, let sources):
             return
                 "refusing to write the bundle: \(path) still holds the value of \(sources.joined(separator: ", ")) after redaction"
@@ -64,6 +73,14 @@ public enum BundleError: Error, Sendable, Hashable, CustomStringConvertible {
         case .serverEnvironment(let file, let names):
             return
                 "\(file): its plan sets server.env (\(names.joined(separator: ", "))), which changes what the server loads and runs (LD_PRELOAD loads a library into it); read plan.yaml in the bundle, then run snapctl replay --allow-env to accept it"
+        case .consentNeeded(let file, let refusals):
+            let count = refusals.count
+            return
+                "\(file): not replaying; no server was started. The bundle asks for \(count) thing\(count == 1 ? "" : "s") replay does not do unless you allow \(count == 1 ? "it" : "each") by a flag:\n"
+                + refusals.map { "  " + $0.description }.joined(separator: "\n")
+        case .changedWhileReading(let file, let path):
+            return
+                "\(file): '\(path)' differs from what was verified a moment before; the file changed while snapctl read it, copy it somewhere private and replay again"
         case .nothingToCompare(let file):
             return
                 "\(file): no step of the recorded run has both a before and an after snapshot, so there is no heap change to reproduce"

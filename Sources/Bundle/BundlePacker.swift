@@ -47,6 +47,8 @@ public enum BundlePacker {
         public var hostNameReplaced: Bool
         /// Things worth knowing: a run that never finished, files changed since the run.
         public var warnings: [String]
+        /// What was redacted, by file, line and kind.
+        public var findings: [SecretScrubber.Finding]
     }
 
     /// Packs a run directory.
@@ -64,6 +66,9 @@ public enum BundlePacker {
             // The server's private folder and half-written files are not part of the record.
             (relative != RunLayout.checksums && !RunLayout.isChecksummed(relative)) || relative.hasSuffix(".tmp")
         }
+        let absolute =
+            directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
+        let top = absolute.split(separator: "/").last.map(String.init) ?? absolute
         var warnings: [String] = []
         for (path, kind) in contents.others { warnings.append("\(path) left out: a \(kind), not a regular file") }
         warnings += changedSinceRun(contents.files)
@@ -79,7 +84,7 @@ public enum BundlePacker {
         let now = Date()
         let composed = try BundleComposer.compose(
             PackRequest(
-                top: contents.top,
+                top: top,
                 files: contents.files,
                 archiveName: archiveName,
                 redactLiterals: options.redactLiterals,
@@ -102,7 +107,8 @@ public enum BundlePacker {
             top: composed.top,
             redactedVariables: composed.redactedVariables,
             hostNameReplaced: composed.hostNameReplaced,
-            warnings: warnings
+            warnings: warnings,
+            findings: composed.findings
         )
     }
 
@@ -122,11 +128,18 @@ public enum BundlePacker {
     /// Writes through a temporary name and a rename, so a half-written bundle never has the final name.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(BundleError) {
         let temporary = path + ".tmp-\(getpid())"
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+        // Private from the first byte: a bundle holds the run's SQL, results and logs.
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw .unwritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        fchmod(descriptor, 0o600)
+        do throws(BundleError) {
+            defer { close(descriptor) }
+            try BundleExtractor.writeAll(bytes, to: descriptor, path: path)
         } catch {
             unlink(temporary)
-            throw .unwritable(path: path, reason: (error as NSError).localizedDescription)
+            throw error
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))

@@ -17,6 +17,10 @@ public enum BundlePlan {
         for index in plan.steps.indices {
             guard case .sqlFile(let sqlFile) = plan.steps[index].kind else { continue }
             let label = plan.steps[index].label
+            // A replayed sql_file resolves only inside the bundle: never an absolute path or one that climbs.
+            if sqlFile.path.hasPrefix("/") || sqlFile.path.split(separator: "/").contains("..") {
+                throw .sqlFileOutsideBundle(path: sqlFile.path, step: label)
+            }
             let record = manifest.steps.first { $0.label == label && $0.file == sqlFile.path }
             guard let statements = record?.sql else { throw .sqlFileNotRecorded(path: sqlFile.path) }
             plan.steps[index].kind = .sqlFile(Plan.SQLFile(path: sqlFile.path, statements: statements))

@@ -99,6 +99,27 @@ public enum BundleVerifier {
     )
         -> BundleVerification
     {
+        verify(
+            digests: files.mapValues { SHA256.hex($0) },
+            documents: files.filter { BundleSource.documentNames.contains($0.key) },
+            others: others
+        )
+    }
+
+    /// Verifies a bundle read by ``BundleSource``: every file's digest, the documents' contents.
+    public static func verify(_ contents: BundleContents) -> BundleVerification {
+        verify(digests: contents.digests, documents: contents.documents, others: contents.others)
+    }
+
+    /// - Parameters:
+    ///   - digests: the SHA-256 of every regular file, by path relative to the bundle's folder.
+    ///   - documents: manifest.json, env.json and SHA256SUMS, when present.
+    ///   - others: entries that are not regular files (links), with what they are.
+    public static func verify(
+        digests: [String: String],
+        documents files: [String: [UInt8]],
+        others: [(path: String, kind: String)] = []
+    ) -> BundleVerification {
         var problems: [BundleProblem] = []
         var result = BundleVerification(problems: [], verifiedFiles: 0)
 
@@ -137,18 +158,17 @@ public enum BundleVerifier {
                     continue
                 }
                 listed.insert(path)
-                guard let bytes = files[path] else {
+                guard let actual = digests[path] else {
                     problems.append(.missing(path: path, namedIn: RunLayout.checksums))
                     continue
                 }
-                let actual = SHA256.hex(bytes)
                 if actual == digest {
                     result.verifiedFiles += 1
                 } else {
                     problems.append(.checksumMismatch(path: path, expected: digest, actual: actual))
                 }
             }
-            for path in files.keys where path != RunLayout.checksums && !listed.contains(path) {
+            for path in digests.keys where path != RunLayout.checksums && !listed.contains(path) {
                 problems.append(.extra(path: path))
             }
         } else {
@@ -167,7 +187,7 @@ public enum BundleVerifier {
                 return nil
             }
         )
-        for path in required where files[path] == nil && !reported.contains(path) {
+        for path in required where digests[path] == nil && !reported.contains(path) {
             if path == RunLayout.checksums { continue }
             reported.insert(path)
             let namer =

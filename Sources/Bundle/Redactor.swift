@@ -29,7 +29,7 @@ public struct Redactor: Sendable, Hashable {
 
     /// What stands for a host name.
     public static let hostPlaceholder = "REDACTED_HOST"
-    /// Values shorter than this are not secrets worth the damage replacing them would do (`1`, `yes`).
+    /// Secret values shorter than this are replaced only where they stand as a word.
     public static let minimumSecretLength = 8
     /// Host names that are the same on every machine and say nothing about this one.
     public static let genericHostNames: Set<String> = [
@@ -58,17 +58,20 @@ public struct Redactor: Sendable, Hashable {
         byFirstByte = table
     }
 
-    /// The rules for a machine: its host names (word-bounded, any case) and the values of environment
-    /// variables that are not on the allow-list and are at least ``minimumSecretLength`` bytes long.
+    /// The rules for a machine: its host names (word-bounded, any case) and the values of its secret
+    /// environment variables (``isSecret(_:)``, and the variables a plan names with `password_env`),
+    /// whatever their length. No other variable is looked for: a value that merely equals a number,
+    /// path or shell found in a run (`SHELL=/bin/bash`, `CI_PIPELINE_ID=319815680`) is no secret, and
+    /// replacing it would break the bundle.
     ///
     /// - Parameters:
     ///   - hostNames: every name of this machine (short, fully qualified, from /etc/hostname).
     ///   - environment: the packing process's environment.
-    ///   - allowed: whether a variable's value may stay (``EnvironmentAllowList/allows(_:)``).
+    ///   - secretNames: more variables whose values are secret (a plan's `password_env`).
     public static func forMachine(
         hostNames: [String],
         environment: [String: String],
-        allowed: (String) -> Bool = EnvironmentAllowList.allows
+        secretNames: Set<String> = []
     ) -> Redactor {
         var rules: [Rule] = []
         var names: Set<String> = []
@@ -87,7 +90,7 @@ public struct Redactor: Sendable, Hashable {
                 )
             )
         }
-        for (name, value) in environment where !allowed(name) && value.utf8.count >= minimumSecretLength {
+        for (name, value) in environment where !value.isEmpty && (isSecret(name) || secretNames.contains(name)) {
             // The value as it stands, and as JSON writes it when it holds quotes or backslashes.
             let escaped = value.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"")
             for form in Set([value, escaped]) {
@@ -95,7 +98,8 @@ public struct Redactor: Sendable, Hashable {
                     Rule(
                         value: form,
                         placeholder: "REDACTED_" + String(name.unicodeScalars.filter(Self.isPlaceholderScalar)),
-                        wordBounded: false,
+                        // A short value only where it stands alone, so `ab` does not cut words in half.
+                        wordBounded: value.utf8.count < minimumSecretLength,
                         caseInsensitive: false,
                         source: name
                     )
@@ -103,6 +107,45 @@ public struct Redactor: Sendable, Hashable {
             }
         }
         return Redactor(rules: rules)
+    }
+
+    /// Words in a variable's name that say its value is secret.
+    public static let secretNameWords = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"]
+
+    /// Whether a variable's name says its value is secret (`DB_PASSWORD`, `GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`).
+    public static func isSecret(_ name: String) -> Bool {
+        let upper = name.uppercased()
+        return !EnvironmentAllowList.allows(name) && secretNameWords.contains { upper.contains($0) }
+    }
+
+    /// `bytes` with every rule applied, and where each replacement was (offsets in `bytes`).
+    public func applyReporting(_ bytes: [UInt8]) -> ([UInt8], [(offset: Int, source: String)]) {
+        guard !rules.isEmpty else { return (bytes, []) }
+        var output: [UInt8] = []
+        var hits: [(offset: Int, source: String)] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = 0
+            var copiedUpTo = 0
+            while index < buffer.count {
+                var matched: Rule?
+                for candidate in byFirstByte[Int(buffer[index])] where matches(rules[candidate], in: buffer, at: index)
+                {
+                    matched = rules[candidate]
+                    break
+                }
+                if let matched {
+                    output.append(contentsOf: buffer[copiedUpTo..<index])
+                    output.append(contentsOf: matched.placeholder)
+                    hits.append((index, matched.source))
+                    index += matched.value.count
+                    copiedUpTo = index
+                } else {
+                    index += 1
+                }
+            }
+            if !hits.isEmpty { output.append(contentsOf: buffer[copiedUpTo..<buffer.count]) }
+        }
+        return hits.isEmpty ? (bytes, []) : (output, hits)
     }
 
     /// `bytes` with every rule applied.

@@ -25,6 +25,13 @@ public enum Replay {
         public var environment: [String: String]?
         /// Accept a plan that sets `server.env` (`--allow-env`): it can load a library into the server.
         public var allowServerEnvironment = false
+        /// What the user allows beyond the safe default (shell steps, other server options).
+        public var permissions: ReplayPermissions
+        /// How much the bundle may unpack to.
+        public var limits: ArchiveLimits
+        /// Called with what the bundle's plan will do (``ReplayConsent/disclosure(plan:planText:)``),
+        /// before the permissions are checked and before anything runs.
+        public var disclosed: @Sendable ([String]) -> Void
         /// Called before the session starts, with the checked bundle; for the command's first lines.
         public var checked: @Sendable (Checked) -> Void
         /// Progress of the replayed session.
@@ -38,6 +45,9 @@ public enum Replay {
             arguments: [String] = [],
             searchPath: String? = nil,
             environment: [String: String]? = nil,
+            permissions: ReplayPermissions = ReplayPermissions(),
+            limits: ArchiveLimits = ArchiveLimits(),
+            disclosed: @escaping @Sendable ([String]) -> Void = { _ in },
             checked: @escaping @Sendable (Checked) -> Void = { _ in },
             events: @escaping @Sendable (SessionEvent) -> Void = { _ in }
         ) {
@@ -48,6 +58,9 @@ public enum Replay {
             self.arguments = arguments
             self.searchPath = searchPath
             self.environment = environment
+            self.permissions = permissions
+            self.limits = limits
+            self.disclosed = disclosed
             self.checked = checked
             self.events = events
         }
@@ -92,12 +105,11 @@ public enum Replay {
     ///   outcome.
     public static func run(_ options: Options) async throws(BundleError) -> Outcome {
         let bundle = options.bundle
+        let limits = options.limits
         let contents = try await OffPool.run { () throws(BundleError) -> BundleContents in
-            try BundleSource.read(bundle)
+            try BundleSource.read(bundle, limits: limits)
         }
-        let verification = await OffPool.run { () -> BundleVerification in
-            BundleVerifier.verify(files: contents.files, others: contents.others)
-        }
+        let verification = BundleVerifier.verify(contents)
         guard verification.isValid, let recorded = verification.manifest else {
             throw .verificationFailed(file: bundle, problems: verification.problems)
         }
@@ -108,33 +120,53 @@ public enum Replay {
             throw .attachedRun(file: bundle, pid: server.pid)
         }
 
-        // A file is unpacked into a private temporary folder, entry by entry, through the checks of
-        // BundleArchive; the plan is read back from there.
-        var scratch: String?
-        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
-        let folder: String
-        if let archive = contents.archive {
-            let temporary = try makeTemporaryDirectory()
-            scratch = temporary
-            folder = try await OffPool.run { () throws(BundleError) -> String in
-                try BundleExtractor.extract(archive, into: temporary)
-            }
-        } else {
-            folder = contents.directory ?? bundle
+        // The plan is the verified document, read before anything is unpacked or run.
+        guard let planBytes = contents.documents[RunLayout.planFile] else {
+            throw .unreadable(path: bundle + ":" + RunLayout.planFile, reason: "the bundle has no plan")
         }
-        let planText: String
-        do {
-            planText = try String(contentsOfFile: folder + "/" + RunLayout.planFile, encoding: .utf8)
-        } catch {
-            throw .unreadable(path: folder + "/" + RunLayout.planFile, reason: "\(error.localizedDescription)")
-        }
-        let plan = try BundlePlan.load(yaml: planText, manifest: recorded, file: bundle)
+        let planText = String(decoding: planBytes, as: UTF8.self)
+        var plan = try BundlePlan.load(yaml: planText, manifest: recorded, file: bundle)
         if case .attach(let attach) = plan.target { throw .attachedRun(file: bundle, pid: attach.pid) }
         if let environment = plan.target.server?.environment, !environment.isEmpty, !options.allowServerEnvironment {
             throw .serverEnvironment(file: bundle, names: environment.keys.sorted())
         }
         let comparable = ReplayComparison.compare(recorded: recorded, replayed: recorded, tolerance: options.tolerance)
         guard comparable.headline != nil else { throw .nothingToCompare(file: bundle) }
+
+        // Consent: say what the bundle will do, then refuse what the user has not allowed, before any
+        // file is unpacked and before any server starts.
+        options.disclosed(ReplayConsent.disclosure(plan: plan, planText: planText))
+        let refusals = ReplayConsent.refusals(plan: plan, planText: planText, permissions: options.permissions)
+        guard refusals.isEmpty else { throw .consentNeeded(file: bundle, refusals: refusals) }
+
+        // A file is unpacked into a private temporary folder by a second read, entry by entry, through
+        // the checks of BundleArchive.
+        var scratch: String?
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let folder: String
+        if let archive = contents.archive {
+            let temporary = try makeTemporaryDirectory()
+            scratch = temporary
+            let digests = contents.digests
+            folder = try await OffPool.run { () throws(BundleError) -> String in
+                try BundleExtractor.extract(
+                    file: bundle,
+                    checked: archive,
+                    digests: digests,
+                    into: temporary,
+                    limits: limits
+                )
+            }
+        } else {
+            folder = contents.directory ?? bundle
+        }
+        if case .server(var server) = plan.target {
+            if let binary = options.permissions.serverBinary { server.binary = binary }
+            // Last on the command line, so that no option before it can turn networking back on; and
+            // LOAD_FILE, LOAD DATA and SELECT INTO OUTFILE confined to the unpacked bundle.
+            server.options += ["--secure-file-priv=\(folder)", "--skip-networking"]
+            plan.target = .server(server)
+        }
 
         let runDirectory: String
         do {

@@ -45,6 +45,8 @@ public struct TarEntry: Sendable, Hashable {
     public var data: [UInt8]
     /// Where its header starts in the tar stream (for messages; 0 for entries not read from a stream).
     public var offset: Int
+    /// The size of its data in the archive (for entries read from a stream, whose `data` is read apart).
+    public var size: Int
 
     public init(
         path: String,
@@ -52,7 +54,8 @@ public struct TarEntry: Sendable, Hashable {
         mode: UInt32 = 0o644,
         modificationTime: Int = 0,
         data: [UInt8] = [],
-        offset: Int = 0
+        offset: Int = 0,
+        size: Int? = nil
     ) {
         self.path = path
         self.kind = kind
@@ -60,6 +63,7 @@ public struct TarEntry: Sendable, Hashable {
         self.modificationTime = modificationTime
         self.data = data
         self.offset = offset
+        self.size = size ?? data.count
     }
 
     /// A regular file.

@@ -19,7 +19,7 @@ public struct HeapTree: Sendable, Hashable, Codable {
     /// Bytes allocated by the allocation functions themselves with no caller recorded: the root's bytes minus its
     /// children's (never negative).
     public var exclusiveBytes: Int {
-        max(0, bytes - children.reduce(0) { $0 &+ $1.bytes })
+        HeapArithmetic.exclusive(bytes, children: children)
     }
 
     /// Number of nodes below the root, at every depth.
@@ -102,7 +102,7 @@ public struct HeapNode: Sendable, Hashable, Codable {
     /// Bytes allocated with a stack ending exactly here (depth limit reached, or no caller known): inclusive
     /// bytes minus the children's, never negative.
     public var exclusiveBytes: Int {
-        max(0, bytes - children.reduce(0) { $0 &+ $1.bytes })
+        HeapArithmetic.exclusive(bytes, children: children)
     }
 }
 
@@ -230,5 +230,29 @@ public struct CodeFrame: Sendable, Hashable, Codable {
             index -= 1
         }
         return nil
+    }
+}
+
+/// Checked arithmetic for byte counts read from a massif file, which may come from anyone: sums saturate at
+/// `Int.max` and differences clamp, so that a hostile file gives odd figures instead of a trap.
+enum HeapArithmetic {
+    /// The sum of the children's bytes, saturating at `Int.max` (and at `Int.min` for negative counts).
+    static func sum(_ children: [HeapNode]) -> Int {
+        var total = 0
+        for child in children { total = saturatingAdd(total, child.bytes) }
+        return total
+    }
+
+    static func saturatingAdd(_ lhs: Int, _ rhs: Int) -> Int {
+        let (result, overflow) = lhs.addingReportingOverflow(rhs)
+        guard overflow else { return result }
+        return rhs > 0 ? Int.max : Int.min
+    }
+
+    /// `bytes` minus the children's, never negative and never trapping.
+    static func exclusive(_ bytes: Int, children: [HeapNode]) -> Int {
+        let (difference, overflow) = bytes.subtractingReportingOverflow(sum(children))
+        if overflow { return bytes > 0 ? bytes : 0 }
+        return max(0, difference)
     }
 }

@@ -33,10 +33,22 @@ extension MassifFile {
                 )
             }
             let previousEnd = snapshots.last?.time ?? 0
-            let shift = max(0, previousEnd - (file.snapshots.first?.time ?? previousEnd))
+            let (gap, gapOverflow) = previousEnd.subtractingReportingOverflow(
+                file.snapshots.first?.time ?? previousEnd
+            )
+            let shift = gapOverflow ? Int.max : max(0, gap)
             for var snapshot in file.snapshots {
                 snapshot.index = snapshots.count
-                snapshot.time += shift
+                let (time, overflow) = snapshot.time.addingReportingOverflow(shift)
+                guard !overflow else {
+                    throw MassifError(
+                        fileName: name(position),
+                        line: nil,
+                        expected: "snapshot times that fit in 64 bits once shifted after \(name(max(0, position - 1)))",
+                        found: "time \(snapshot.time) + \(shift) past \(Int.max)"
+                    )
+                }
+                snapshot.time = time
                 snapshots.append(snapshot)
             }
         }

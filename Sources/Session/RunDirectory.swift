@@ -32,6 +32,13 @@ struct RunDirectory: Sendable {
         } catch {
             throw .runDirectoryUnwritable(path: absolute, reason: Self.reason(error))
         }
+        // Private: a run holds SQL, results and logs. The folder itself is what keeps others out while
+        // the run writes; files are made 0600 as they are written and again when checksummed.
+        for directory in [
+            absolute, absolute + "/" + RunLayout.snapshotsDirectory, absolute + "/" + RunLayout.logsDirectory,
+        ] {
+            chmod(directory, 0o700)
+        }
         let probe = absolute + "/.snapctl-write-probe"
         guard FileManager.default.createFile(atPath: probe, contents: Data("probe".utf8)) else {
             throw .runDirectoryUnwritable(path: absolute, reason: "creating a file there failed")
@@ -73,6 +80,7 @@ struct RunDirectory: Sendable {
         let temporary = target + ".tmp"
         do {
             try data.write(to: URL(fileURLWithPath: temporary))
+            chmod(temporary, 0o600)
             if rename(temporary, target) != 0 { return "rename \(temporary): \(String(cString: strerror(errno)))" }
             return nil
         } catch {
@@ -104,6 +112,7 @@ struct RunDirectory: Sendable {
     func writeChecksums() -> String? {
         var entries: [(path: String, digest: String)] = []
         for file in files() where RunLayout.isChecksummed(file) {
+            chmod(absolute(file), 0o600)
             guard let handle = FileHandle(forReadingAtPath: absolute(file)) else { continue }
             var hasher = SHA256()
             while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {

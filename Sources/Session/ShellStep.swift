@@ -27,7 +27,7 @@ struct ShellStep: Sendable {
     func run(deadline: ContinuousClock.Instant?) async -> Execution {
         let relativeLog = RunLayout.stepLog(index: index, fileSafeLabel: SnapshotLabel.fileSafe(label))
         let logPath = runDirectory.absolute(relativeLog)
-        let output = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let output = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard output >= 0 else {
             return Execution(
                 outcome: .failed,

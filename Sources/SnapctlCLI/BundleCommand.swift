@@ -3,6 +3,7 @@ import Bundle
 import Foundation
 import Massif
 import MySQLServer
+import Plan
 
 /// `snapctl bundle pack|verify`: a run as one file to share, and the check that it arrived intact.
 struct BundleCommand: ParsableCommand {
@@ -21,10 +22,12 @@ struct BundlePackCommand: ParsableCommand {
         commandName: "pack",
         abstract: "Pack a run directory as a .tar.gz with README.txt, env.json and SHA256SUMS, secrets removed.",
         discussion: """
-            Host names are replaced by REDACTED_HOST in every file; env.json lists only allowed environment \
-            variables (LANG, LC_*, TZ, TERM, PATH, MALLOC_*, GLIBC_TUNABLES, VALGRIND_OPTS); the value of any \
-            other variable of at least 8 bytes found in a file is replaced by REDACTED_<NAME>. \
-            Prints the bundle's path as the last line. Exit status: 0 packed; 1 not a run directory or the \
+            Passwords (--password=, -p..., MASTER_PASSWORD, IDENTIFIED BY, PASSWORD(...)), URL user info, \
+            host names and IP addresses are replaced in every file; env.json lists only allowed environment \
+            variables (LANG, LC_*, TZ, TERM, PATH, MALLOC_*, GLIBC_TUNABLES, VALGRIND_OPTS); the values of \
+            variables named *PASSWORD*, *SECRET*, *TOKEN*, *KEY* and of the plan's password_env are replaced \
+            by REDACTED_<NAME>. Prints each replacement (file:line: kind), and refuses to write the bundle if \
+            such a value is still found. The bundle is written 0600. Prints the bundle's path as the last line. Exit status: 0 packed; 1 not a run directory or the \
             bundle could not be written.
             """
     )
@@ -63,6 +66,7 @@ struct BundlePackCommand: ParsableCommand {
             "packed \(runDirectory) as \(result.top)/: \(result.fileCount) files, "
                 + "\(MassifRenderer.formatBytes(result.size)) in \(SessionPrinter.seconds(elapsed.seconds))"
         )
+        for finding in result.findings { print("redacted \(finding)") }
         var redacted: [String] = []
         if result.hostNameReplaced { redacted.append("host names") }
         if !result.redactedVariables.isEmpty {
@@ -71,6 +75,47 @@ struct BundlePackCommand: ParsableCommand {
         if redactLiterals { redacted.append("SQL literals (not replayable)") }
         print("redacted: " + (redacted.isEmpty ? "nothing found to redact" : redacted.joined(separator: "; ")))
         print(result.output)
+    }
+}
+
+/// `--max-unpacked`, `--max-entries`, `--max-entry-size`: how much a bundle may unpack to.
+struct ArchiveLimitOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The most a bundle may unpack to in all (default 1GiB); reading stops beyond it.",
+            valueName: "size"
+        )
+    )
+    var maxUnpacked: String?
+
+    @Option(help: ArgumentHelp("The most entries a bundle may hold (default 100000).", valueName: "count"))
+    var maxEntries: Int?
+
+    @Option(help: ArgumentHelp("The largest file a bundle may hold (default 512MiB).", valueName: "size"))
+    var maxEntrySize: String?
+
+    func validate() throws {
+        for (flag, value) in [("--max-unpacked", maxUnpacked), ("--max-entry-size", maxEntrySize)] {
+            guard let value else { continue }
+            do {
+                _ = try ByteSize.parse(value)
+            } catch {
+                throw ValidationError("\(flag): \(error)")
+            }
+        }
+        if let maxEntries, maxEntries < 1 { throw ValidationError("--max-entries: expected a positive count") }
+    }
+
+    var limits: ArchiveLimits {
+        func bytes(_ text: String?, _ fallback: Int) -> Int {
+            guard let text, let size = try? ByteSize.parse(text) else { return fallback }
+            return Int(size.bytes)
+        }
+        return ArchiveLimits(
+            totalBytes: bytes(maxUnpacked, ArchiveLimits.defaultTotalBytes),
+            entries: maxEntries ?? ArchiveLimits.defaultEntries,
+            entryBytes: bytes(maxEntrySize, ArchiveLimits.defaultEntryBytes)
+        )
     }
 }
 
@@ -88,16 +133,18 @@ struct BundleVerifyCommand: ParsableCommand {
     @Argument(help: "The bundle: a .tar.gz written by snapctl bundle pack, or its unpacked folder.")
     var bundle: String
 
+    @OptionGroup var limitOptions: ArchiveLimitOptions
+
     func run() throws {
         let started = ContinuousClock.now
         let contents: BundleContents
         do {
-            contents = try BundleSource.read(bundle)
+            contents = try BundleSource.read(bundle, limits: limitOptions.limits)
         } catch {
             printError(error.description)
             throw ExitStatus.usage
         }
-        let verification = BundleVerifier.verify(files: contents.files, others: contents.others)
+        let verification = BundleVerifier.verify(contents)
         let elapsed = SessionPrinter.seconds((ContinuousClock.now - started).seconds)
         guard verification.isValid else {
             for problem in verification.problems { printError("\(bundle): \(problem)") }
@@ -112,5 +159,9 @@ struct BundleVerifyCommand: ParsableCommand {
             line += ")"
         }
         print(line + " in \(elapsed)")
+        print(
+            "note: the checksums prove the bundle arrived as it was packed, not who packed it or that it is harmless; "
+                + "snapctl replay shows what it would run and asks for flags before anything risky"
+        )
     }
 }

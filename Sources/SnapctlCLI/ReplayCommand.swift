@@ -12,11 +12,14 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Run a bundle's plan again on this machine and compare each step's heap change with the recording.",
         discussion: """
-            Verifies the bundle, unpacks it safely into a temporary folder, runs its plan with the recorded \
+            Verifies the bundle and prints what it will run: the server and its options, every shell step, \
+            connection and sql_file. Shell steps run only with --allow-shell; server options beyond the \
+            memory-relevant ones need --allow-server-option NAME (docs/bundle.md lists them); the server \
+            always gets --skip-networking last. Then it unpacks the bundle safely into a temporary folder, runs its plan with the recorded \
             server options into a new run directory, and prints per step the recorded and the new heap change \
             with a verdict. The headline is the step that grew most in the recording.
             Exit status: 0 the headline growth reproduced; 3 it did not; 1 the bundle is damaged, unsafe or \
-            not replayable (packed with --redact-literals); 2 environment not ready (valgrind or the server \
+            not replayable (packed with --redact-literals), or asks for what needs a flag; 2 environment not ready (valgrind or the server \
             binary missing); 130 interrupted.
             """
     )
@@ -44,6 +47,35 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("search-path"), help: .hidden)
     var searchPath: String?
+
+    @Flag(
+        help:
+            "Run the bundle's shell: steps (commands run as you, with your environment). Without it, replay refuses a bundle that has any."
+    )
+    var allowShell = false
+
+    @Option(
+        name: .customLong("allow-server-option"),
+        help: ArgumentHelp(
+            "Accept a server option from the bundle beyond the memory-relevant ones replay accepts (e.g. port, init-file); repeat for each.",
+            valueName: "name"
+        )
+    )
+    var allowedServerOptions: [String] = []
+
+    @Option(
+        name: .customLong("allow-valgrind-option"),
+        help: ArgumentHelp(
+            "Accept a valgrind option from the bundle beyond those that shape Massif's measurement; repeat for each.",
+            valueName: "name"
+        )
+    )
+    var allowedValgrindOptions: [String] = []
+
+    @Option(help: ArgumentHelp("The server binary to run instead of the one the bundle names.", valueName: "path"))
+    var serverBinary: String?
+
+    @OptionGroup var limitOptions: ArchiveLimitOptions
 
     /// `10%` or `0.1` as a fraction.
     static func parseFraction(_ text: String) -> Double? {
@@ -79,6 +111,19 @@ struct ReplayCommand: AsyncParsableCommand {
             toolVersion: SessionCommand.toolVersion,
             arguments: CommandLine.arguments,
             searchPath: searchPath,
+            permissions: ReplayPermissions(
+                allowShell: allowShell,
+                serverOptions: Set(allowedServerOptions),
+                massifOptions: Set(allowedValgrindOptions),
+                serverBinary: serverBinary
+            ),
+            limits: limitOptions.limits,
+            disclosed: { lines in
+                print("bundle \(bundle): checksums match; what it will run:")
+                for line in lines { print("  " + line) }
+                print("  the server with --skip-networking last and --secure-file-priv set to the unpacked bundle")
+                fflush(nil)
+            },
             checked: { checked in
                 let manifest = checked.manifest
                 var line = "bundle \(bundle): \(checked.verifiedFiles) files verified; plan '\(manifest.plan.name)'"

@@ -212,7 +212,7 @@ struct BundleIntegrationTests {
         let run = try await Self.fixture()
         let out = run.scratch + "/replay-ok"
         let result = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(["replay", run.bundle, "--out", out], environment: run.environment)
+            try Tools.snapctl(["replay", run.bundle, "--out", out, "--allow-shell"], environment: run.environment)
         }
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -255,7 +255,7 @@ struct BundleIntegrationTests {
         )
         let out = scratch.path + "/replay"
         let result = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(["replay", root, "--out", out, "--quiet"], environment: run.environment)
+            try Tools.snapctl(["replay", root, "--out", out, "--quiet", "--allow-shell"], environment: run.environment)
         }
         #expect(result.status == 3, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("not reproduced: step 'fill' grew +"))
@@ -282,7 +282,10 @@ struct BundleIntegrationTests {
                 plan.replacingOccurrences(of: "server:\n", with: "server:\n  binary: mariadbd-snapctl-missing\n").utf8
             )
         }
-        let result = try Tools.snapctl(["replay", edited, "--out", scratch.path + "/r"], environment: run.environment)
+        let result = try Tools.snapctl(
+            ["replay", edited, "--out", scratch.path + "/r", "--allow-shell"],
+            environment: run.environment
+        )
         #expect(result.status == 2, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stderr.contains("server binary 'mariadbd-snapctl-missing' not found"))
         #expect(result.stderr.contains("install mariadb-server"))
@@ -375,7 +378,7 @@ struct BundleIntegrationTests {
     @Test("replay into a directory that holds a run already refuses, with exit 1 and the session's advice")
     func replayIntoARun() async throws {
         let run = try await Self.fixture()
-        let result = try Tools.snapctl(["replay", run.bundle, "--out", run.runDirectory])
+        let result = try Tools.snapctl(["replay", run.bundle, "--out", run.runDirectory, "--allow-shell"])
         #expect(result.status == 1)
         #expect(
             result.stderr.contains(

@@ -7,9 +7,12 @@ import Testing
         hostNames: ["db7", "db7.example.org", "localhost", "x"],
         environment: [
             "API_TOKEN": "tok-0123456789abcdef",
-            "LONGER": "tok-0123456789abcdef-and-more",
-            "QUOTED": "pa\"ss\\word!",
+            "LONGER_TOKEN": "tok-0123456789abcdef-and-more",
+            "QUOTED_SECRET": "pa\"ss\\word!",
             "SHORT": "abc",
+            "DB_PASSWORD": "pw1",
+            "SHELL": "/bin/bash",
+            "CI_PIPELINE_ID": "319815680",
             "LANG": "C.UTF-8-long-enough",
             "PATH": "/usr/local/bin:/usr/bin",
             "LC_ALL": "en_US.UTF-8",
@@ -25,23 +28,24 @@ import Testing
         )
     }
 
-    @Test("values of variables off the allow-list are replaced anywhere, the longest first")
+    @Test("values of secret variables are replaced anywhere, the longest first; short ones as words")
     func environmentValues() {
         #expect(
             Self.redactor.apply("a=tok-0123456789abcdef-and-more b=xtok-0123456789abcdefx")
-                == "a=REDACTED_LONGER b=xREDACTED_API_TOKENx"
+                == "a=REDACTED_LONGER_TOKEN b=xREDACTED_API_TOKENx"
         )
-        // Values shorter than 8 bytes and allowed variables stay.
+        #expect(Self.redactor.apply("login pw1, not pw12") == "login REDACTED_DB_PASSWORD, not pw12")
+        // Variables whose names say nothing secret stay, whatever they equal: shells, numbers, paths.
         #expect(
-            Self.redactor.apply("abc C.UTF-8-long-enough /usr/local/bin:/usr/bin")
-                == "abc C.UTF-8-long-enough /usr/local/bin:/usr/bin"
+            Self.redactor.apply("abc C.UTF-8-long-enough /usr/local/bin:/usr/bin /bin/bash -c 319815680")
+                == "abc C.UTF-8-long-enough /usr/local/bin:/usr/bin /bin/bash -c 319815680"
         )
     }
 
     @Test("a value is also found as JSON writes it")
     func jsonEscaped() {
-        #expect(Self.redactor.apply(#"{"v": "pa\"ss\\word!"}"#) == #"{"v": "REDACTED_QUOTED"}"#)
-        #expect(Self.redactor.apply(#"raw pa"ss\word!"#) == "raw REDACTED_QUOTED")
+        #expect(Self.redactor.apply(#"{"v": "pa\"ss\\word!"}"#) == #"{"v": "REDACTED_QUOTED_SECRET"}"#)
+        #expect(Self.redactor.apply(#"raw pa"ss\word!"#) == "raw REDACTED_QUOTED_SECRET")
     }
 
     @Test("matches names what is left, for the final check")
