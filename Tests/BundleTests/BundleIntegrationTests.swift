@@ -310,9 +310,9 @@ struct BundleIntegrationTests {
         #expect(result.stderr.contains("its plan sets server.env (LD_PRELOAD)"), "\(result.stderr)")
         #expect(result.stderr.contains("--allow-env"))
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/r/manifest.json"), "nothing may run")
-        // Accepted, the preload is checked like any other: this one does not exist, so the server never starts.
+        // Accepted (with the fixture's shell step allowed too), the preload is checked like any other: this one does not exist, so the server never starts.
         let allowed = try Tools.snapctl(
-            ["replay", edited, "--allow-env", "--out", scratch.path + "/r2"],
+            ["replay", edited, "--allow-env", "--allow-shell", "--out", scratch.path + "/r2"],
             environment: run.environment
         )
         #expect(
