@@ -27,11 +27,12 @@ let package = Package(
     ],
     targets: [
         // Pure layers: no I/O.
+        .target(name: "TextFormat", swiftSettings: strict),
         .target(name: "GDBRemote", swiftSettings: strict),
-        .target(name: "Massif", swiftSettings: strict),
+        .target(name: "Massif", dependencies: ["TextFormat"], swiftSettings: strict),
         .target(name: "Plan", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "RunRecord", dependencies: ["Massif"], swiftSettings: strict),
-        .target(name: "Report", dependencies: ["RunRecord", "Massif"], swiftSettings: strict),
+        .target(name: "Report", dependencies: ["RunRecord", "Massif", "TextFormat"], swiftSettings: strict),
 
         // System libraries.
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
@@ -43,12 +44,12 @@ let package = Package(
         // Effects.
         .target(
             name: "Valgrind",
-            dependencies: ["GDBRemote", "Massif", "CSupport", subprocess, systemPackage, logging],
+            dependencies: ["GDBRemote", "Massif", "TextFormat", "CSupport", subprocess, systemPackage, logging],
             swiftSettings: strict
         ),
         .target(
             name: "MySQLServer",
-            dependencies: ["CMariaDB", "CZlib", "Valgrind", subprocess],
+            dependencies: ["CMariaDB", "CZlib", "TextFormat", "Valgrind", subprocess],
             swiftSettings: strict
         ),
 
@@ -62,12 +63,15 @@ let package = Package(
 
         .target(
             name: "Bundle",
-            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session"],
+            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session", "TextFormat"],
             swiftSettings: strict
         ),
         .target(
             name: "REPL",
-            dependencies: ["Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind"],
+            dependencies: [
+                "Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind",
+                "TextFormat",
+            ],
             swiftSettings: strict
         ),
 
@@ -76,13 +80,14 @@ let package = Package(
             name: "SnapctlCLI",
             dependencies: [
                 "Massif", "Plan", "RunRecord", "Report", "Session", "REPL", "Valgrind", "MySQLServer",
-                "Bundle", argumentParser,
+                "Bundle", "TextFormat", argumentParser,
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "snapctl", dependencies: ["SnapctlCLI"], swiftSettings: strict),
 
         // Tests.
+        .testTarget(name: "TextFormatTests", dependencies: ["TextFormat"], swiftSettings: strict),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"], swiftSettings: strict),
         .testTarget(
             name: "MassifTests",
@@ -120,7 +125,7 @@ let package = Package(
             name: "SessionTests",
             dependencies: [
                 "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "CZlib",
-                argumentParser,
+                "TextFormat", argumentParser,
             ],
             swiftSettings: strict
         ),

@@ -4,6 +4,7 @@ import Report
 import RunRecord
 import Session
 import Testing
+import TextFormat
 
 @testable import SnapctlCLI
 
@@ -78,7 +79,7 @@ struct WholeServerMemoryTests {
         )
         let rowText = String(html[row.upperBound...].prefix(400))
         #expect(rowText.contains("96.0 MiB"), "\(rowText)")
-        #expect(rowText.contains(MassifRenderer.formatBytes(pool.measured ?? 0)), "\(rowText)")
+        #expect(rowText.contains(Format.bytes(pool.measured ?? 0)), "\(rowText)")
         // The other lenses still work on pages: the step's change and its flame graph section. (The MEMORY
         // table's rows fit in malloc arenas mapped before, so the step maps few or no new pages.)
         let fill = try #require(result.report.steps.first { $0.label == "fill" })
