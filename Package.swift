@@ -86,46 +86,55 @@ let package = Package(
         ),
         .executableTarget(name: "snapctl", dependencies: ["SnapctlCLI"], swiftSettings: strict),
 
-        // Tests.
+        // Tests. TestSupport is what every test target shares: scratch directories, process and FIFO finders,
+        // running the built binary, the real massif and xtree fixtures, checks on a finished run.
+        .target(
+            name: "TestSupport",
+            dependencies: ["RunRecord"],
+            path: "Tests/TestSupport",
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "TextFormatTests", dependencies: ["TextFormat"], swiftSettings: strict),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"], swiftSettings: strict),
-        .testTarget(
-            name: "MassifTests",
-            dependencies: ["Massif"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: strict
-        ),
+        .testTarget(name: "MassifTests", dependencies: ["Massif", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlanTests", dependencies: ["Plan"], swiftSettings: strict),
-        .testTarget(name: "ValgrindTests", dependencies: ["Valgrind", "GDBRemote", "Massif"], swiftSettings: strict),
-        .testTarget(name: "MySQLServerTests", dependencies: ["MySQLServer", "Valgrind"], swiftSettings: strict),
         .testTarget(
-            name: "SnapctlCLITests",
-            dependencies: ["SnapctlCLI"],
-            resources: [.copy("Fixtures")],
+            name: "ValgrindTests",
+            dependencies: ["Valgrind", "GDBRemote", "Massif", "TestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "MySQLServerTests",
+            dependencies: ["MySQLServer", "Valgrind", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RunRecordTests", dependencies: ["RunRecord"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
         .testTarget(
             name: "BundleTests",
-            dependencies: ["Bundle", "Plan", "RunRecord"],
+            dependencies: ["Bundle", "Plan", "RunRecord", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "REPLTests",
-            dependencies: ["REPL", "Plan", "RunRecord", "Massif", "MySQLServer", "Report"],
+            dependencies: ["REPL", "Plan", "RunRecord", "Massif", "MySQLServer", "Report", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Session", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "GDBRemote"],
+            dependencies: [
+                "Session", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "GDBRemote",
+                "TestSupport",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SessionTests",
             dependencies: [
                 "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "CZlib",
-                "TextFormat", argumentParser,
+                "TextFormat", "TestSupport", argumentParser,
             ],
             swiftSettings: strict
         ),

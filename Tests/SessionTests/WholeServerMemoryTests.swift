@@ -3,6 +3,7 @@ import Massif
 import Report
 import RunRecord
 import Session
+import TestSupport
 import Testing
 import TextFormat
 
@@ -51,7 +52,7 @@ struct WholeServerMemoryTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.server?.pagesAsHeap == true)
         #expect(manifest.server?.valgrindCommand.contains("--pages-as-heap=yes") == true)
         #expect(manifest.server?.memoryVariables["innodb_buffer_pool_size"] == 96 << 20)
@@ -110,7 +111,7 @@ struct WholeServerMemoryTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         let log = try String(contentsOfFile: scratch.run + "/logs/snapctl.log", encoding: .utf8)
         let fill = try #require(result.report.steps.first { $0.label == "fill" })
         return (manifest, fill, log)
@@ -162,7 +163,7 @@ struct WholeServerMemoryTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.server?.allocators?.first?.kind == "unknown")
         #expect(manifest.server?.sonameSynonyms == nil)
         #expect(manifest.server?.valgrindCommand.contains { $0.hasPrefix("--soname-synonyms") } == false)
@@ -216,7 +217,7 @@ struct WholeServerMemoryTests {
         }
         let pid = valgrind.processIdentifier
         // Wait for its FIFOs, so that the only thing wrong is the missing flag.
-        for _ in 0..<200 where Support.fifos(under: scratch.path).isEmpty {
+        for _ in 0..<200 where fifos(under: scratch.path).isEmpty {
             try await Task.sleep(for: .milliseconds(50))
         }
         let plan = try scratch.write(
