@@ -11,6 +11,7 @@ let subprocess: Target.Dependency = .product(name: "Subprocess", package: "swift
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "snapctl",
@@ -20,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
@@ -31,7 +33,7 @@ let package = Package(
         .target(name: "GDBRemote", swiftSettings: strict),
         .target(name: "Massif", dependencies: ["TextFormat"], swiftSettings: strict),
         .target(name: "Plan", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "RunRecord", dependencies: ["Massif"], swiftSettings: strict),
+        .target(name: "RunRecord", dependencies: ["Massif", crypto], swiftSettings: strict),
         .target(name: "Report", dependencies: ["RunRecord", "Massif", "TextFormat"], swiftSettings: strict),
 
         // System libraries.
@@ -56,14 +58,14 @@ let package = Package(
         .target(
             name: "Session",
             dependencies: [
-                "Plan", "RunRecord", "Report", "Massif", "Valgrind", "MySQLServer", subprocess, systemPackage,
+                "Plan", "RunRecord", "Report", "Massif", "Valgrind", "MySQLServer", crypto, subprocess, systemPackage,
             ],
             swiftSettings: strict
         ),
 
         .target(
             name: "Bundle",
-            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session", "TextFormat"],
+            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session", "TextFormat", crypto],
             swiftSettings: strict
         ),
         .target(
@@ -90,7 +92,7 @@ let package = Package(
         // running the built binary, the real massif and xtree fixtures, checks on a finished run.
         .target(
             name: "TestSupport",
-            dependencies: ["RunRecord"],
+            dependencies: ["RunRecord", crypto],
             path: "Tests/TestSupport",
             resources: [.copy("Fixtures")],
             swiftSettings: strict
@@ -110,11 +112,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "RunRecordTests", dependencies: ["RunRecord"], swiftSettings: strict),
+        .testTarget(name: "RunRecordTests", dependencies: ["RunRecord", crypto], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
         .testTarget(
             name: "BundleTests",
-            dependencies: ["Bundle", "Plan", "RunRecord", "TestSupport"],
+            dependencies: ["Bundle", "Plan", "RunRecord", "TestSupport", crypto],
             swiftSettings: strict
         ),
         .testTarget(
