@@ -60,8 +60,8 @@ extension HeapTree {
             var frame = group[0].frame
             if case .belowThreshold(_, let threshold) = frame {
                 let places = group.reduce(0) { total, node in
-                    if case .belowThreshold(let count, _) = node.frame { return HeapArithmetic.saturatingAdd(total, count) }
-                    return total
+                    guard case .belowThreshold(let count, _) = node.frame else { return total }
+                    return HeapArithmetic.saturatingAdd(total, count)
                 }
                 frame = .belowThreshold(places: places, thresholdHundredths: threshold)
             }
