@@ -48,6 +48,13 @@ public struct ShutdownOutcome: Sendable, Hashable, Codable, CustomStringConverti
     }
 
     public var description: String {
+        let final =
+            massifFinalFilePresent ? "Massif's final file is \(massifFinalFile)" : "Massif wrote no final file"
+        return "\(summary); \(final)"
+    }
+
+    /// How the server was stopped and how long it took, without Massif's file (a server not profiled).
+    public var summary: String {
         let how: String
         switch method {
         case .alreadyExited: how = "had already exited"
@@ -57,9 +64,7 @@ public struct ShutdownOutcome: Sendable, Hashable, Codable, CustomStringConverti
         case .stillRunning: how = "could not be stopped"
         }
         let status = exit.map { " (\($0))" } ?? ""
-        let final =
-            massifFinalFilePresent ? "Massif's final file is \(massifFinalFile)" : "Massif wrote no final file"
-        return "server \(how)\(status) in \(ServerError.format(seconds)) s; \(final)"
+        return "server \(how)\(status) in \(ServerError.format(seconds)) s"
     }
 }
 
