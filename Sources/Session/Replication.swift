@@ -162,8 +162,11 @@ struct Replication: Sendable {
     /// Creates the replication user on the primary (not written to its binary log), points the replica at
     /// the primary's current GTID position and starts it; returns that position once the replica's IO
     /// thread is connected. The generated password is used in two statements and kept nowhere.
-    func start(source: (host: String, port: Int), connectTimeout: Duration) async throws(Failure) -> String {
-        let password = Self.generatePassword()
+    func start(
+        source: (host: String, port: Int),
+        password: String,
+        connectTimeout: Duration
+    ) async throws(Failure) -> String {
         let host = source.host
         // A failed statement's text must not reach an error message: it holds the password.
         try await run(

@@ -124,6 +124,8 @@ struct SessionEffects: Sendable {
     var startServer: @Sendable (StartRequest) async -> Result<any ProfiledServer, ServerError>
     /// Opens the monitor on a valgrind pid.
     var connectMonitor: @Sendable (_ pid: Int32, _ prefix: String) async -> Result<any HeapMonitor, ValgrindError>
+    /// Generates the replication user's password (tests pass a known one, to look for it in the run).
+    var replicationPassword: @Sendable () -> String = { Replication.generatePassword() }
     /// Starts (or connects to) the primary of a profiled replica.
     var startPrimary: @Sendable (PrimaryRequest) async -> Result<any PrimaryServer, ServerError> = { request in
         await ServerProfiles.startPrimary(request)

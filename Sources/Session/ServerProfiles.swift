@@ -119,6 +119,9 @@ enum ServerProfiles {
                     ManagedPrimary(server: server, port: port, catchUpTimeout: request.primary.catchUpTimeout)
                 )
             } catch {
+                // The server is stopped; its datadir goes too (its logs stay in RUN/logs).
+                let layout = ServerRunLayout(runDirectory: request.runDirectory, role: ServerRunLayout.primaryRole)
+                try? FileManager.default.removeItem(atPath: layout.serverDirectory)
                 return .failure(error)
             }
         case .existing(let connection):

@@ -350,6 +350,7 @@ actor SessionEngine {
             if let source = primary.replicationSource {
                 let position = try await replication.start(
                     source: source,
+                    password: effects.replicationPassword(),
                     connectTimeout: settings.catchUpTimeout.duration
                 )
                 await recorder.updatePrimary { $0.startPosition = position }
