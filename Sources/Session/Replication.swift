@@ -155,6 +155,8 @@ struct Replication: Sendable {
     struct Failure: Error, Sendable {
         var message: String
         var state: ReplicaState?
+        /// The wait was stopped by Ctrl-C rather than by the replica.
+        var interrupted = false
     }
 
     // MARK: Setting up
@@ -251,6 +253,9 @@ struct Replication: Sendable {
         let started = ContinuousClock.now
         let limit = Duration.milliseconds(timeout.milliseconds)
         while true {
+            if Task.isCancelled {
+                throw Failure(message: "interrupted while waiting for the replica to catch up", interrupted: true)
+            }
             let left = limit - (ContinuousClock.now - started)
             // Waits of at most a second, so that a stopped SQL thread is noticed before the timeout.
             let slice = max(0.01, min(1.0, left.seconds))

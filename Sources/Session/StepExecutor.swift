@@ -76,7 +76,10 @@ actor StepExecutor {
             return nil
         } catch {
             record.replica = error.state
-            return Execution(outcome: .failed, error: StepError(message: error.message, expected: false))
+            return Execution(
+                outcome: error.interrupted ? .interrupted : .failed,
+                error: StepError(message: error.message, expected: false)
+            )
         }
     }
 

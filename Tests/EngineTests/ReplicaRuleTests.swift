@@ -224,6 +224,30 @@ struct ReplicaRuleTests {
         #expect(refused.manifest.outcome.message?.contains("the attached server is not a replica") == true)
     }
 
+    @Test("Ctrl-C while waiting for the replica: the step is interrupted at once, exit 130, both stopped")
+    func interruptedCatchUp() async throws {
+        let harness = EngineHarness()
+        let directory = EngineHarness.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let options = harness.options(
+            try EngineHarness.plan(
+                "primary: {catch_up_timeout: 60s}\nsteps:\n  - {label: write, on: primary, sql: STALL}\n"
+            ),
+            in: directory
+        )
+        let run = Task { try await Session.run(options) }
+        // Wait until the step is waiting for the replica, then interrupt.
+        while !harness.primary.statements.contains("STALL") { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        run.cancel()
+        let result = try await run.value
+        #expect(result.exitCode == 130)
+        #expect(result.manifest.steps.first?.outcome == .interrupted)
+        #expect(result.manifest.steps.first?.error?.message == "interrupted while waiting for the replica to catch up")
+        #expect(harness.primary.isStopped)
+        #expect(harness.server.state.withLock { $0.stopped })
+    }
+
     @Test("how far behind: GTID lists compared per domain")
     func transactionsBehind() {
         #expect(ReplicaRules.transactionsBehind(replica: "0-1-5", primary: "0-1-12") == 7)
