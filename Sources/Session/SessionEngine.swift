@@ -170,6 +170,7 @@ actor SessionEngine {
                 opened.primary = primary
                 await recorder.setPrimary(primary.info)
                 log.write("primary: \(primary.info.mode) at \(primary.info.address)")
+                events(.primaryReady(primary.info))
                 request.isReplica = primary.replicationSource != nil
             case .failure(let error):
                 var ending = StepRules.startFailure(error)
