@@ -33,6 +33,10 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var error: StepError?
     /// Exit status of a `shell` step.
     public var exitStatus: String?
+    /// `primary` for a step whose SQL ran on the primary; `nil` for the profiled server.
+    public var on: String? = nil
+    /// The replica's state after the step, when the profiled server is a replica.
+    public var replica: ReplicaState? = nil
 
     public init(
         index: Int,
@@ -65,7 +69,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case index, label, kind, connection, sql, file, command, rounds, outcome, rows, warnings, error
+        case index, label, kind, connection, sql, file, command, rounds, outcome, rows, warnings, error, on, replica
         case `repeat`
         case parallelConnections = "parallel_connections"
         case start = "start_s"

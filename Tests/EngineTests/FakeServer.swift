@@ -27,6 +27,10 @@ final class FakeServer: ProfiledServer, Sendable {
         var statements: [String] = []
         var connections: [String] = []
         var stopped = false
+        /// Replication, when the fake is a replica: see ``FakePrimary``.
+        var replication = FakeReplication()
+        /// The replica's applied position at each snapshot.
+        var appliedAtSnapshots: [Int] = []
     }
 
     let state = Mutex(State())
@@ -112,6 +116,7 @@ final class FakeServer: ProfiledServer, Sendable {
             state.withLock { _ = $0.killed.insert(target) }
             return answer([], [])
         }
+        if let answered = try await replicaAnswer(sql, connection: connection) { return answered }
         if sql.hasPrefix("SHOW") || sql.hasPrefix("SELECT") && connection == "snapctl-observer" {
             return answer(["a", "b"], [])
         }
@@ -224,6 +229,7 @@ final class FakeMonitor: HeapMonitor {
     func snapshot(_ kind: SnapshotKind, to path: String) async throws(ValgrindError) {
         if let failure = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw failure }
         if await server.death() != nil { throw .processEnded(pid: server.pid, end: .exited(status: 9)) }
+        server.state.withLock { $0.appliedAtSnapshots.append($0.replication.applied) }
         let time = count.withLock {
             $0 += 1
             return $0 * 1000
