@@ -153,7 +153,9 @@ struct Snapshotter: Sendable {
         }
         defer { unlink(path) }
         do throws(MassifError) {
-            let dump = try XTreeFileReader.read(path: path, name: relative, keeping: LoadedRun.lensEvents)
+            let dump = try await BlockingWork.run { () throws(MassifError) -> XTreeDump in
+                try XTreeFileReader.read(path: path, name: relative, keeping: LoadedRun.lensEvents)
+            }
             return .success(XTreeTaken(dump: dump, milliseconds: milliseconds))
         } catch {
             return .failure(LensProblem("the \(phase.rawValue) xtree dump could not be read: \(error)"))
@@ -168,12 +170,23 @@ struct Snapshotter: Sendable {
         step label: String,
         index: Int
     ) async -> Result<String, LensProblem> {
-        guard let allocated = TransientLenses.allocatedBetween(before, after, step: label) else {
-            return .failure(LensProblem("the xtree dumps have no totB tree (the server runs --xtree-memory=allocs)"))
-        }
         let relative = RunLayout.allocationsFile(stepIndex: index, fileSafeLabel: SnapshotLabel.fileSafe(label))
-        if let problem = recorder.directory.write(relative, Data(allocated.massifFile().serialized())) {
-            return .failure(LensProblem(problem))
+        let directory = recorder.directory
+        let written = await BlockingWork.run { () -> Result<XTreeDump, LensProblem> in
+            guard let allocated = TransientLenses.allocatedBetween(before, after, step: label) else {
+                return .failure(
+                    LensProblem("the xtree dumps have no totB tree (the server runs --xtree-memory=allocs)")
+                )
+            }
+            if let problem = directory.write(relative, Data(allocated.massifFile().serialized())) {
+                return .failure(LensProblem(problem))
+            }
+            return .success(allocated)
+        }
+        let allocated: XTreeDump
+        switch written {
+        case .success(let dump): allocated = dump
+        case .failure(let problem): return .failure(problem)
         }
         await recorder.addXTree(allocated, file: relative)
         return .success(relative)

@@ -20,7 +20,10 @@ struct EngineHarness {
     var effects: SessionEffects {
         let (server, monitor, startFailure, monitorFailure) = (server, monitor, startFailure, monitorFailure)
         return SessionEffects(
-            startServer: { _ in startFailure.map { .failure($0) } ?? .success(server) },
+            startServer: { request in
+                server.state.withLock { $0.startedWithXTree = request.xtreeMemory }
+                return startFailure.map { .failure($0) } ?? .success(server)
+            },
             connectMonitor: { _, _ in monitorFailure.map { .failure($0) } ?? .success(monitor) }
         )
     }
