@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import Report
 import RunRecord
 
@@ -87,7 +88,8 @@ public enum BundleComposer {
         let redactor = Redactor.forMachine(
             hostNames: request.machine.hostNames,
             environment: request.machine.environment,
-            secretNames: passwordVariables(files[RunLayout.planFile])
+            secretNames: passwordVariables(files[RunLayout.planFile]),
+            planEnvironment: serverEnvironment(files[RunLayout.planFile])
         )
         let scrubber = SecretScrubber(redactor: redactor)
         var findings: [SecretScrubber.Finding] = []
@@ -179,6 +181,17 @@ public enum BundleComposer {
             if !name.isEmpty { names.insert(String(name)) }
         }
         return names
+    }
+
+    /// The `env:` a run's plan gave its server, for redacting the secret-named ones; a plan that does not
+    /// load (it did when the run started, so this is a damaged run directory) gives none, and the name-based
+    /// rules still apply to the packing environment.
+    static func serverEnvironment(_ plan: [UInt8]?) -> [String: String] {
+        guard let plan else { return [:] }
+        let text = String(decoding: plan, as: UTF8.self)
+        guard let loaded = try? Plan.load(yaml: text, fileName: "plan.yaml", options: .init(requireSteps: false))
+        else { return [:] }
+        return loaded.target.server?.environment ?? [:]
     }
 
     static func environmentJSON(_ environment: BundleEnvironment) -> [UInt8] {

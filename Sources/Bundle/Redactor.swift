@@ -68,10 +68,13 @@ public struct Redactor: Sendable, Hashable {
     ///   - hostNames: every name of this machine (short, fully qualified, from /etc/hostname).
     ///   - environment: the packing process's environment.
     ///   - secretNames: more variables whose values are secret (a plan's `password_env`).
+    ///   - planEnvironment: variables the run's plan gave a server (`server: {env: ...}`); those with a
+    ///     secret name are redacted too, although the packing process never had them.
     public static func forMachine(
         hostNames: [String],
         environment: [String: String],
-        secretNames: Set<String> = []
+        secretNames: Set<String> = [],
+        planEnvironment: [String: String] = [:]
     ) -> Redactor {
         var rules: [Rule] = []
         var names: Set<String> = []
@@ -90,7 +93,11 @@ public struct Redactor: Sendable, Hashable {
                 )
             )
         }
-        for (name, value) in environment where !value.isEmpty && (isSecret(name) || secretNames.contains(name)) {
+        var secrets = environment.filter { !$0.value.isEmpty && (isSecret($0.key) || secretNames.contains($0.key)) }
+            .map { (name: $0.key, value: $0.value) }
+        secrets += planEnvironment.filter { !$0.value.isEmpty && isSecret($0.key) && environment[$0.key] != $0.value }
+            .map { (name: $0.key, value: $0.value) }
+        for (name, value) in secrets {
             // The value as it stands, and as JSON writes it when it holds quotes or backslashes.
             let escaped = value.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"")
             for form in Set([value, escaped]) {

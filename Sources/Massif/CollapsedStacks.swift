@@ -49,11 +49,14 @@ public enum CollapsedStacks {
     public static func fold(_ tree: HeapTree) -> [CollapsedStack] {
         var totals: [[String]: Int] = [:]
         let root = rootName(tree.top)
-        if tree.exclusiveBytes > 0 { totals[[root], default: 0] &+= tree.exclusiveBytes }
+        if tree.exclusiveBytes > 0 { totals[[root]] = tree.exclusiveBytes }
         // Iterative: a tree from someone else may be deep.
         var stack: [(node: HeapNode, path: [String])] = tree.children.reversed().map { ($0, [name($0.frame)]) }
         while let (node, path) = stack.popLast() {
-            if node.exclusiveBytes > 0 { totals[[root] + path.reversed(), default: 0] &+= node.exclusiveBytes }
+            if node.exclusiveBytes > 0 {
+                let key = [root] + path.reversed()
+                totals[key] = HeapArithmetic.saturatingAdd(totals[key, default: 0], node.exclusiveBytes)
+            }
             for child in node.children.reversed() { stack.append((child, path + [name(child.frame)])) }
         }
         return sorted(totals)
@@ -63,8 +66,12 @@ public enum CollapsedStacks {
     /// the sum is `after.bytes - before.bytes`.
     public static func diff(before: HeapTree, after: HeapTree) -> [CollapsedStack] {
         var totals: [[String]: Int] = [:]
-        for line in fold(after) { totals[line.frames, default: 0] &+= line.bytes }
-        for line in fold(before) { totals[line.frames, default: 0] &-= line.bytes }
+        for line in fold(after) {
+            totals[line.frames] = HeapArithmetic.saturatingAdd(totals[line.frames, default: 0], line.bytes)
+        }
+        for line in fold(before) {
+            totals[line.frames] = HeapArithmetic.saturatingSubtract(totals[line.frames, default: 0], line.bytes)
+        }
         return sorted(totals.filter { $0.value != 0 })
     }
 

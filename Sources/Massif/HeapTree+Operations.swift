@@ -56,12 +56,12 @@ extension HeapTree {
                 merged.append(group[0])
                 continue
             }
-            let bytes = group.reduce(0) { $0 &+ $1.bytes }
+            let bytes = group.reduce(0) { HeapArithmetic.saturatingAdd($0, $1.bytes) }
             var frame = group[0].frame
             if case .belowThreshold(_, let threshold) = frame {
                 let places = group.reduce(0) { total, node in
-                    if case .belowThreshold(let count, _) = node.frame { return total &+ count }
-                    return total
+                    guard case .belowThreshold(let count, _) = node.frame else { return total }
+                    return HeapArithmetic.saturatingAdd(total, count)
                 }
                 frame = .belowThreshold(places: places, thresholdHundredths: threshold)
             }
@@ -93,9 +93,11 @@ extension HeapTree {
         var nearest: [String: Int] = [:]
         func visit(_ node: HeapNode, depth: Int) {
             guard let key = Self.functionKey(node.frame) else { return }
-            if depth == 1 { direct[key, default: 0] &+= node.bytes }
+            if depth == 1 { direct[key] = HeapArithmetic.saturatingAdd(direct[key, default: 0], node.bytes) }
             nearest[key] = min(nearest[key] ?? depth, depth)
-            if onPath[key, default: 0] == 0 { inclusive[key, default: 0] &+= node.bytes }
+            if onPath[key, default: 0] == 0 {
+                inclusive[key] = HeapArithmetic.saturatingAdd(inclusive[key, default: 0], node.bytes)
+            }
             onPath[key, default: 0] += 1
             for child in node.children { visit(child, depth: depth + 1) }
             onPath[key, default: 0] -= 1
@@ -131,7 +133,7 @@ extension HeapTree {
             case .belowThreshold: path.append(Self.belowThresholdKey)
             }
             let own = node.exclusiveBytes
-            if own > 0 { result[path, default: 0] &+= own }
+            if own > 0 { result[path] = HeapArithmetic.saturatingAdd(result[path, default: 0], own) }
             for child in node.children { visit(child) }
             path.removeLast()
         }

@@ -249,6 +249,13 @@ enum HeapArithmetic {
         return rhs > 0 ? Int.max : Int.min
     }
 
+    /// `lhs - rhs`, clamped to `Int.min...Int.max` instead of trapping.
+    static func saturatingSubtract(_ lhs: Int, _ rhs: Int) -> Int {
+        let (result, overflow) = lhs.subtractingReportingOverflow(rhs)
+        guard overflow else { return result }
+        return rhs < 0 ? Int.max : Int.min
+    }
+
     /// `bytes` minus the children's, never negative and never trapping.
     static func exclusive(_ bytes: Int, children: [HeapNode]) -> Int {
         let (difference, overflow) = bytes.subtractingReportingOverflow(sum(children))

@@ -28,6 +28,11 @@ public struct MassifParser: Sendable {
     /// corrupt file must not make the (recursive) writer and comparisons run out of stack.
     public static let maximumDepth = 1000
 
+    /// Longer lines are refused. Valgrind's longest lines are frame descriptions (a C++ signature with its
+    /// templates and file name: a few KiB at most), while a hostile or corrupt file without newlines must not
+    /// make the parser buffer it whole: this bounds the partial line kept between chunks.
+    public static let maximumLineLength = 1 << 20
+
     public let fileName: String
     private var buffer: [UInt8] = []
     private var position = 0
@@ -117,10 +122,12 @@ public struct MassifParser: Sendable {
         if position < buffer.count {
             // Finish the partial line left by the previous chunk in the parser's own buffer.
             guard let found = memchr(base, 0x0A, input.count) else {
+                try checkPartialLine(length: buffer.count - position + input.count)
                 buffer.append(contentsOf: input)
                 return
             }
             start = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found)) + 1
+            try checkPartialLine(length: buffer.count - position + start - 1)
             buffer.append(contentsOf: UnsafeBufferPointer(rebasing: input[0..<start]))
             while let event = try next() { try handle(event) }
         }
@@ -129,11 +136,13 @@ public struct MassifParser: Sendable {
         while start < input.count {
             guard let found = memchr(base + start, 0x0A, input.count - start) else { break }
             let end = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+            try checkPartialLine(length: end - start)
             lineNumber += 1
             let event = try line(UnsafeBufferPointer(rebasing: input[start..<end]))
             start = end + 1
             if let event { try handle(event) }
         }
+        try checkPartialLine(length: input.count - start)
         buffer.append(contentsOf: UnsafeBufferPointer(rebasing: input[start...]))
     }
 
@@ -151,8 +160,12 @@ public struct MassifParser: Sendable {
             while position < all.count {
                 let start = position
                 // memchr scans for the newline a word at a time; a byte loop here was a tenth of the parse.
-                guard let found = memchr(base + start, 0x0A, all.count - start) else { return nil }
+                guard let found = memchr(base + start, 0x0A, all.count - start) else {
+                    try checkPartialLine(length: all.count - start)
+                    return nil
+                }
                 let end = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+                try checkPartialLine(length: end - start)
                 position = end + 1
                 lineNumber += 1
                 if let event = try line(UnsafeBufferPointer(rebasing: all[start..<end])) {
@@ -179,6 +192,18 @@ public struct MassifParser: Sendable {
         }
         if state == .firstSeparator && snapshotCount > 0 { return nil }
         throw error(expected: expectation, found: "end of file", line: lineNumber + 1)
+    }
+
+    /// Throws when a line (complete or still waiting for its newline) is longer than `maximumLineLength`, naming
+    /// the line and its byte offset so the user can look at it.
+    private func checkPartialLine(length: Int) throws(MassifError) {
+        guard length > Self.maximumLineLength else { return }
+        throw MassifError(
+            fileName: fileName,
+            line: lineNumber + 1,
+            expected: "a line of at most \(Self.maximumLineLength) bytes (1 MiB)",
+            found: "\(length) bytes without a newline; the file is not one Valgrind wrote, or is corrupt"
+        )
     }
 
     /// What the grammar wants next, for error messages.

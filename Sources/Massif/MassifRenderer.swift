@@ -69,11 +69,11 @@ public enum MassifRenderer {
         var hiddenPlaces = 0
         for child in children {
             if Double(child.bytes) < cutoff || child.frame.code == nil {
-                hiddenBytes &+= child.bytes
+                hiddenBytes = HeapArithmetic.saturatingAdd(hiddenBytes, child.bytes)
                 if case .belowThreshold(let places, _) = child.frame {
-                    hiddenPlaces &+= places
+                    hiddenPlaces = HeapArithmetic.saturatingAdd(hiddenPlaces, places)
                 } else {
-                    hiddenPlaces &+= 1
+                    hiddenPlaces = HeapArithmetic.saturatingAdd(hiddenPlaces, 1)
                 }
                 continue
             }

@@ -236,7 +236,7 @@ extension HeapTree {
             let own = node.exclusiveBytes
             if own > 0, let (_, rule) = map.attribute(path) {
                 if totals[rule] == nil { order.append(rule) }
-                totals[rule, default: 0] &+= own
+                totals[rule] = HeapArithmetic.saturatingAdd(totals[rule, default: 0], own)
             }
             for child in node.children { visit(child) }
             path.removeLast()

@@ -9,7 +9,7 @@ public struct SnapshotDiff: Sendable, Hashable, Codable {
     public struct Change: Sendable, Hashable, Codable {
         public var before: Int
         public var after: Int
-        public var delta: Int { after &- before }
+        public var delta: Int { HeapArithmetic.saturatingSubtract(after, before) }
 
         public init(before: Int, after: Int) {
             self.before = before

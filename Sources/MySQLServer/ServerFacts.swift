@@ -17,18 +17,24 @@ public struct MemoryEnvelope: Sendable, Hashable, Codable {
 
     /// Computes the envelope from variable values (name to bytes); missing variables count as 0.
     public init(variables: [String: UInt64]) {
-        globalBuffers = ServerFacts.globalBufferVariables.reduce(0) { $0 &+ (variables[$1] ?? 0) }
+        globalBuffers = ServerFacts.globalBufferVariables.reduce(0) { Self.saturatingAdd($0, variables[$1] ?? 0) }
         var session: UInt64 = 0
         for name in ServerFacts.sessionBufferVariables where name != "tmp_table_size" && name != "max_heap_table_size" {
-            session = session &+ (variables[name] ?? 0)
+            session = Self.saturatingAdd(session, variables[name] ?? 0)
         }
         let temporaryTables = [variables["tmp_table_size"], variables["max_heap_table_size"]].compactMap { $0 }
-        session = session &+ (temporaryTables.min() ?? 0)
+        session = Self.saturatingAdd(session, temporaryTables.min() ?? 0)
         perSession = session
         maxConnections = variables["max_connections"] ?? 0
         let (product, overflow) = maxConnections.multipliedReportingOverflow(by: perSession)
         let (sum, overflow2) = globalBuffers.addingReportingOverflow(product)
         total = overflow || overflow2 ? UInt64.max : sum
+    }
+
+    /// Variable values come from the server or from a bundle's manifest: a sum past `UInt64.max` saturates.
+    private static func saturatingAdd(_ lhs: UInt64, _ rhs: UInt64) -> UInt64 {
+        let (sum, overflow) = lhs.addingReportingOverflow(rhs)
+        return overflow ? UInt64.max : sum
     }
 }
 

@@ -173,9 +173,15 @@ public struct ServerCounters: Sendable, Hashable, Codable {
         self.error = error
     }
 
-    /// The sum of `MEMORY_USED` over the connections listed.
+    /// The sum of `MEMORY_USED` over the connections listed, saturating at `UInt64.max`: a manifest may come
+    /// from a bundle, and its figures from anyone.
     public var processlistTotal: UInt64? {
-        processlist.map { $0.reduce(0) { $0 &+ $1.memoryUsed } }
+        processlist.map {
+            $0.reduce(0) { total, row in
+                let (sum, overflow) = total.addingReportingOverflow(row.memoryUsed)
+                return overflow ? UInt64.max : sum
+            }
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -127,6 +127,41 @@ import Testing
         #expect(plan.contains("--password=REDACTED_PASSWORD"))
     }
 
+    @Test("a secret-named variable the plan gave the server is redacted although the packer never had it")
+    func planServerEnvironment() throws {
+        var files = BundleComposerTests.runFiles()
+        let plan = BundleComposerTests.planText.replacingOccurrences(
+            of: "  options: [--max-heap-table-size=64M]",
+            with: "  options: [--max-heap-table-size=64M]\n"
+                + "  env: {S3_SECRET: sv-77q, LD_PRELOAD: /usr/lib/libjemalloc.so.2}"
+        )
+        files["plan.yaml"] = Array(plan.utf8)
+        files["logs/server.err"] = Array("started with sv-77q and /usr/lib/libjemalloc.so.2\n".utf8)
+        let bundle = try BundleComposer.compose(
+            PackRequest(
+                top: "planted",
+                files: files,
+                archiveName: "planted.tar.gz",
+                redactLiterals: false,
+                toolVersion: "0.2.0",
+                machine: MachineFacts(
+                    hostNames: ["buildhost-7"],
+                    environment: ["SHELL": "/bin/bash"],
+                    operatingSystem: BundleComposerTests.machine.operatingSystem,
+                    cpu: BundleComposerTests.machine.cpu
+                ),
+                packedAt: "2026-01-02T03:04:20Z"
+            )
+        )
+        for (path, bytes) in bundle.files {
+            #expect(!String(decoding: bytes, as: UTF8.self).contains("sv-77q"), "the secret left in \(path)")
+        }
+        let log = String(decoding: try #require(bundle.files["logs/server.err"]), as: UTF8.self)
+        #expect(log == "started with REDACTED_S3_SECRET and /usr/lib/libjemalloc.so.2\n")
+        #expect(bundle.findings.contains { $0.path == "plan.yaml" && $0.kind == "value of $S3_SECRET" })
+        #expect(BundleVerifier.verify(files: bundle.files).problems == [])
+    }
+
     @Test("a shell variable standing for a password is not a password")
     func variablesStay() {
         let scrubber = SecretScrubber(redactor: Redactor(rules: []))

@@ -74,4 +74,71 @@ import Testing
         let merged = try MassifFile.merge([file([0, 100]), file([0, 10])])
         #expect(merged.snapshots.map(\.time) == [0, 100, 100, 110])
     }
+
+    /// Two siblings of the same function, each at `Int.max`: every sum over them is past 2^63.
+    static let twinTree = HeapTree(
+        bytes: Int.max,
+        children: [node(Int.max, "f", [node(Int.max, "g")]), node(Int.max, "f", [node(Int.max, "g")])]
+    )
+
+    @Test("sums over sibling sites saturate at Int.max instead of wrapping to a negative figure")
+    func sumsSaturate() throws {
+        let totals = Self.twinTree.functionTotals(folding: .none)
+        let f = try #require(totals.first { $0.function == "f" })
+        #expect(f.inclusiveBytes == Int.max)
+        #expect(f.directBytes == Int.max)
+        #expect(Self.twinTree.pathBytes().values.allSatisfy { $0 == Int.max })
+        let merged = HeapTree.mergeSiblings(Self.twinTree.children)
+        #expect(merged.count == 1)
+        #expect(merged[0].bytes == Int.max)
+        let stacks = CollapsedStacks.fold(Self.twinTree)
+        #expect(stacks.allSatisfy { $0.bytes >= 0 })
+        #expect(stacks.contains { $0.bytes == Int.max })
+        let diff = CollapsedStacks.diff(before: HeapTree(bytes: 0, children: []), after: Self.twinTree)
+        #expect(diff.allSatisfy { $0.bytes > 0 })
+        let change = SnapshotDiff.Change(before: Int.min, after: Int.max)
+        #expect(change.delta == Int.max)
+    }
+
+    @Test("hidden sites below the render threshold add up without wrapping")
+    func hiddenBytesSaturate() {
+        let tree = HeapTree(
+            bytes: Int.max,
+            children: [
+                Self.node(Int.max, "big"),
+                HeapNode(bytes: Int.max, frame: .belowThreshold(places: Int.max, thresholdHundredths: 100)),
+                HeapNode(bytes: Int.max, frame: .belowThreshold(places: Int.max, thresholdHundredths: 100)),
+            ]
+        )
+        var text = ""
+        MassifRenderer.renderTree(tree, total: Int.max, threshold: 1.0, into: &text)
+        #expect(text.contains("(\(Int.max) places below the threshold)"))
+        #expect(!text.contains("-"))
+    }
+
+    @Test("a line longer than 1 MiB is an error naming the file and line, whether fed or consumed in chunks")
+    func overlongLine() throws {
+        let header = Array("desc: (none)\ncmd: ./a.out\ntime_unit: i\n".utf8)
+        let long = [UInt8](repeating: UInt8(ascii: "x"), count: MassifParser.maximumLineLength + 1)
+        var fed = MassifParser(fileName: "long.massif")
+        fed.feed(header + long)
+        #expect {
+            while try fed.next() != nil {}
+        } throws: { error in
+            guard let error = error as? MassifError else { return false }
+            return error.fileName == "long.massif" && error.line == 4 && "\(error)".contains("without a newline")
+        }
+        var consumed = MassifParser(fileName: "long.massif")
+        let chunk = [UInt8](repeating: UInt8(ascii: "y"), count: 64 * 1024)
+        #expect {
+            try header.withUnsafeBytes { raw in try consumed.consume(raw) { _ in } }
+            // Without a newline the parser would keep every chunk: it must stop at the limit.
+            for _ in 0..<20 {
+                try chunk.withUnsafeBytes { raw in try consumed.consume(raw) { _ in } }
+            }
+        } throws: { error in
+            guard let error = error as? MassifError else { return false }
+            return error.line == 4 && "\(error)".contains("1 MiB")
+        }
+    }
 }
