@@ -66,7 +66,8 @@ public struct Plan: Sendable, Hashable, Codable {
     }
 
     /// True when some step asks for the allocated lens: the server then runs with `--xtree-memory=full`.
-    public var wantsAllocations: Bool { steps.contains { $0.allocations } }
+    /// (The top-level key counts too: `snapctl repl` gives its statements the plan's `allocations`.)
+    public var wantsAllocations: Bool { allocations || steps.contains { $0.allocations } }
 
     /// The connection a step runs on: the one it names, else the first declared connection.
     public func connection(for step: Step) -> Connection? {

@@ -104,7 +104,7 @@ extension RunReport {
     }
 
     /// The transient-memory lenses of a step: allocated, churn, peak, and the server variables behind them.
-    static func lensLines(_ step: StepReport) -> String {
+    public static func lensLines(_ step: StepReport) -> String {
         var out = ""
         for problem in step.lensProblems ?? [] { out += "    warning: \(problem)\n" }
         if let bytes = step.allocatedBytes {

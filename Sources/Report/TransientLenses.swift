@@ -182,6 +182,26 @@ public enum TransientLenses {
         )
     }
 
+    /// Several dumps of what steps allocated, added up per call path (what the steps between two snapshots
+    /// allocated); `nil` for none.
+    public static func adding(_ dumps: [XTreeDump]) -> XTreeDump? {
+        guard let first = dumps.first else { return nil }
+        var trees: [XTreeEvent: HeapTree] = [:]
+        for event in first.events {
+            var paths: [[String]: Int] = [:]
+            for dump in dumps {
+                for (path, bytes) in dump.tree(event)?.pathBytes() ?? [:] {
+                    let sum = (paths[path] ?? 0).addingReportingOverflow(bytes)
+                    paths[path] = sum.overflow ? Int.max : sum.partialValue
+                }
+            }
+            trees[event] = HeapTree(top: TopDescription(event), paths: paths)
+        }
+        var sum = first
+        sum.trees = trees
+        return sum
+    }
+
     /// The peak lens: what grew from the before snapshot to the tallest sampled one, per call path.
     public static func peak(
         before: Snapshot,
