@@ -105,7 +105,7 @@ public struct LoadedRun: Sendable {
 
     /// `report.html` for `report` (built from this run).
     public func html(_ report: RunReport) -> String {
-        report.html(manifest: manifest, snapshots: snapshots)
+        report.html(manifest: manifest, snapshots: snapshots, xtrees: xtrees)
     }
 
     /// The call path that grew most between two snapshots of the run, when both are detailed.

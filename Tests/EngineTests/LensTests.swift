@@ -257,6 +257,38 @@ struct LensTests {
         #expect(text.contains("ok   max_allocations of small: 1 calls (limit 5)"))
     }
 
+    @Test("report.html: bars and a tree per lens; the peak sample's marker links to the peak tree")
+    func html() async throws {
+        let harness = EngineHarness()
+        let directory = EngineHarness.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let plan = try EngineHarness.plan(
+            """
+            allocations: true
+            steps:
+              - label: sort
+                sql: HOLD 5000000 3
+                snapshots: {during: 20ms, peak: detailed}
+            """
+        )
+        let result = try await Session.run(harness.options(plan, in: directory))
+        let page = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        let peakID = try #require(result.report.steps.first?.peakSnapshot)
+        #expect(page.contains("<h4 id=\"allocated-1\">Allocated while running: 4.8 MiB in 1 allocation calls"))
+        #expect(page.contains("<h4>What the step allocated, by call path</h4>"))
+        #expect(page.contains("<h4>Churn: allocation calls by call path</h4>"))
+        #expect(
+            page.contains(
+                "<h4 id=\"peak-1\">Peak while running: +4.8 MiB over the before snapshot at snapshot \(peakID)</h4>"
+            )
+        )
+        #expect(page.contains("Sampled every 20 ms: a lower bound of the step's true peak."))
+        #expect(page.contains("<h4>Allocation tree at the peak sample, change since before-sort</h4>"))
+        #expect(page.contains("<a href=\"#peak-1\"><circle"))
+        #expect(page.contains("[sort_buffer_size]"))
+        #expect(page.contains("at max_connections = 151 this statement could hold"))
+    }
+
     @Test("the step's lenses are emitted after its line, for the session's output")
     func stepLensEvent() async throws {
         let events = EventLog()
