@@ -257,6 +257,21 @@ struct LensTests {
         #expect(text.contains("ok   max_allocations of small: 1 calls (limit 5)"))
     }
 
+    @Test("a valgrind too old for --xtree-memory is an environment problem (exit 2) that says what to do")
+    func valgrindTooOld() async throws {
+        var harness = EngineHarness()
+        harness.startFailure = .xtreeMemoryUnsupported(valgrind: "3.12.0")
+        let result = try await harness.run("steps:\n  - {label: a, sql: \"ALLOC 1\", allocations: true}")
+        #expect(result.exitCode == 2)
+        #expect(result.manifest.outcome.status == .startFailed)
+        #expect(
+            result.manifest.outcome.message
+                == "the plan asks for allocations (the allocated lens), which needs valgrind 3.13 or later for "
+                + "--xtree-memory=full; valgrind 3.12.0 is installed; upgrade valgrind or remove allocations: true "
+                + "from the plan"
+        )
+    }
+
     @Test("report.html: bars and a tree per lens; the peak sample's marker links to the peak tree")
     func html() async throws {
         let harness = EngineHarness()

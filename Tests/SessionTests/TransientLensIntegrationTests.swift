@@ -116,4 +116,46 @@ struct TransientLensIntegrationTests {
         #expect(text.contains("FAIL max_allocations of sort: "))
         #expect(Support.processesMentioning(scratch.path).isEmpty)
     }
+
+    @Test("allocations against an attached valgrind started without --xtree-memory=full is refused, naming the flag")
+    func attachWithoutXTreeMemoryRefused() async throws {
+        let scratch = try Scratch("xa")
+        defer { scratch.cleanup() }
+        let prefix = scratch.path + "/vgdb"
+        let valgrind = Process()
+        valgrind.executableURL = URL(fileURLWithPath: "/usr/bin/valgrind")
+        valgrind.arguments = [
+            "--tool=massif", "--vgdb=yes", "--vgdb-prefix=\(prefix)", "--massif-out-file=\(scratch.path)/m.out",
+            "--xtree-memory=allocs", "--log-file=\(scratch.path)/vg.log", "/bin/sleep", "60",
+        ]
+        try valgrind.run()
+        defer {
+            kill(valgrind.processIdentifier, SIGKILL)
+            valgrind.waitUntilExit()
+        }
+        let pid = valgrind.processIdentifier
+        for _ in 0..<200 where Support.fifos(under: scratch.path).isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let plan = try scratch.write(
+            "xa.yaml",
+            """
+            version: 1
+            name: xa
+            attach: {pid: \(pid), vgdb_prefix: \(prefix)}
+            steps: [{label: a, sql: SELECT 1, allocations: true}]
+            """
+        )
+        let result = try await Support.run(planFile: plan, out: scratch.run)
+        #expect(result.exitCode == 1)
+        #expect(result.manifest.outcome.status == .startFailed)
+        let message = result.manifest.outcome.message ?? ""
+        #expect(
+            message.contains("valgrind process \(pid) was started without --xtree-memory=full")
+                && message.contains("--xtree-memory=allocs") && message.contains("remove allocations: true"),
+            "\(message)"
+        )
+        #expect(kill(pid, 0) == 0, "snapctl must not stop a server it attached to")
+        try Support.expectFinalised(result)
+    }
 }
