@@ -11,6 +11,7 @@ let subprocess: Target.Dependency = .product(name: "Subprocess", package: "swift
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "snapctl",
@@ -20,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
@@ -27,11 +29,12 @@ let package = Package(
     ],
     targets: [
         // Pure layers: no I/O.
+        .target(name: "TextFormat", swiftSettings: strict),
         .target(name: "GDBRemote", swiftSettings: strict),
-        .target(name: "Massif", swiftSettings: strict),
+        .target(name: "Massif", dependencies: ["TextFormat"], swiftSettings: strict),
         .target(name: "Plan", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "RunRecord", dependencies: ["Massif"], swiftSettings: strict),
-        .target(name: "Report", dependencies: ["RunRecord", "Massif"], swiftSettings: strict),
+        .target(name: "RunRecord", dependencies: ["Massif", crypto], swiftSettings: strict),
+        .target(name: "Report", dependencies: ["RunRecord", "Massif", "TextFormat"], swiftSettings: strict),
 
         // System libraries.
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
@@ -43,31 +46,34 @@ let package = Package(
         // Effects.
         .target(
             name: "Valgrind",
-            dependencies: ["GDBRemote", "Massif", "CSupport", subprocess, systemPackage, logging],
+            dependencies: ["GDBRemote", "Massif", "TextFormat", "CSupport", subprocess, systemPackage, logging],
             swiftSettings: strict
         ),
         .target(
             name: "MySQLServer",
-            dependencies: ["CMariaDB", "CZlib", "Valgrind", subprocess],
+            dependencies: ["CMariaDB", "CZlib", "TextFormat", "Valgrind", subprocess],
             swiftSettings: strict
         ),
 
         .target(
             name: "Session",
             dependencies: [
-                "Plan", "RunRecord", "Report", "Massif", "Valgrind", "MySQLServer", subprocess, systemPackage,
+                "Plan", "RunRecord", "Report", "Massif", "Valgrind", "MySQLServer", crypto, subprocess, systemPackage,
             ],
             swiftSettings: strict
         ),
 
         .target(
             name: "Bundle",
-            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session"],
+            dependencies: ["CZlib", "Plan", "RunRecord", "Report", "Massif", "Session", "TextFormat", crypto],
             swiftSettings: strict
         ),
         .target(
             name: "REPL",
-            dependencies: ["Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind"],
+            dependencies: [
+                "Session", "CReadline", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind",
+                "TextFormat",
+            ],
             swiftSettings: strict
         ),
 
@@ -76,51 +82,61 @@ let package = Package(
             name: "SnapctlCLI",
             dependencies: [
                 "Massif", "Plan", "RunRecord", "Report", "Session", "REPL", "Valgrind", "MySQLServer",
-                "Bundle", argumentParser,
+                "Bundle", "TextFormat", argumentParser,
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "snapctl", dependencies: ["SnapctlCLI"], swiftSettings: strict),
 
-        // Tests.
+        // Tests. TestSupport is what every test target shares: scratch directories, process and FIFO finders,
+        // running the built binary, the real massif and xtree fixtures, checks on a finished run.
+        .target(
+            name: "TestSupport",
+            dependencies: ["RunRecord", crypto],
+            path: "Tests/TestSupport",
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TextFormatTests", dependencies: ["TextFormat"], swiftSettings: strict),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"], swiftSettings: strict),
-        .testTarget(
-            name: "MassifTests",
-            dependencies: ["Massif"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: strict
-        ),
+        .testTarget(name: "MassifTests", dependencies: ["Massif", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlanTests", dependencies: ["Plan"], swiftSettings: strict),
-        .testTarget(name: "ValgrindTests", dependencies: ["Valgrind", "GDBRemote", "Massif"], swiftSettings: strict),
-        .testTarget(name: "MySQLServerTests", dependencies: ["MySQLServer", "Valgrind"], swiftSettings: strict),
         .testTarget(
-            name: "SnapctlCLITests",
-            dependencies: ["SnapctlCLI"],
-            resources: [.copy("Fixtures")],
+            name: "ValgrindTests",
+            dependencies: ["Valgrind", "GDBRemote", "Massif", "TestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "RunRecordTests", dependencies: ["RunRecord"], swiftSettings: strict),
+        .testTarget(
+            name: "MySQLServerTests",
+            dependencies: ["MySQLServer", "Valgrind", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SnapctlCLITests", dependencies: ["SnapctlCLI", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RunRecordTests", dependencies: ["RunRecord", crypto], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "RunRecord", "Massif"], swiftSettings: strict),
         .testTarget(
             name: "BundleTests",
-            dependencies: ["Bundle", "Plan", "RunRecord"],
+            dependencies: ["Bundle", "Plan", "RunRecord", "TestSupport", crypto],
             swiftSettings: strict
         ),
         .testTarget(
             name: "REPLTests",
-            dependencies: ["REPL", "Plan", "RunRecord", "Massif", "MySQLServer", "Report"],
+            dependencies: ["REPL", "Plan", "RunRecord", "Massif", "MySQLServer", "Report", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Session", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "GDBRemote"],
+            dependencies: [
+                "Session", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "GDBRemote",
+                "TestSupport",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SessionTests",
             dependencies: [
                 "Session", "SnapctlCLI", "Plan", "RunRecord", "Report", "Massif", "MySQLServer", "Valgrind", "CZlib",
-                argumentParser,
+                "TextFormat", "TestSupport", argumentParser,
             ],
             swiftSettings: strict
         ),

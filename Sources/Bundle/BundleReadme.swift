@@ -1,6 +1,7 @@
 import Massif
 import Report
 import RunRecord
+import TextFormat
 
 /// README.txt of a bundle: what happened, in prose and figures, for a maintainer who has not seen the
 /// run, and the one command that reproduces it.
@@ -31,30 +32,30 @@ public enum BundleReadme {
         }
         let ran = manifest.steps.filter { $0.outcome != .notRun }.count
         prose += ". It ran \(ran) of \(manifest.steps.count) steps and took \(manifest.snapshots.count) heap snapshots"
-        if let duration = manifest.durationSeconds { prose += " in \(seconds(duration))" }
+        if let duration = manifest.durationSeconds { prose += " in \(Format.seconds(duration))" }
         prose += ". "
         prose += outcomeSentence(manifest)
         lines += wrap(prose)
 
         let growing = report.steps.filter { ($0.delta ?? 0) > 0 }.sorted { ($0.delta ?? 0) > ($1.delta ?? 0) }
         if let top = growing.first, let delta = top.delta {
-            var sentence = "The heap grew most in step \(top.index) '\(top.label)': \(signed(delta))"
+            var sentence = "The heap grew most in step \(top.index) '\(top.label)': \(Format.signedBytes(delta))"
             if let before = top.before, let after = top.after {
-                sentence += " (\(MassifRenderer.formatBytes(before)) -> \(MassifRenderer.formatBytes(after)))"
+                sentence += " (\(Format.bytes(before)) -> \(Format.bytes(after)))"
             }
             if let site = top.sites.first {
-                sentence += ", most of it in \(RunReport.shortName(site.function)) (\(signed(site.delta)))"
+                sentence += ", most of it in \(RunReport.shortName(site.function)) (\(Format.signedBytes(site.delta)))"
             }
             lines += [""] + wrap(sentence + ".")
         }
         if let peak = report.measuredPeak {
-            var sentence = "The largest heap measured was \(MassifRenderer.formatBytes(peak))"
+            var sentence = "The largest heap measured was \(Format.bytes(peak))"
             if let source = report.measuredPeakSource { sentence += " (\(source))" }
             if let envelope = report.envelope {
                 sentence +=
-                    "; the server's configuration allows up to \(MassifRenderer.formatBytes(Int(clamping: envelope.total)))"
-                    + " (global buffers \(MassifRenderer.formatBytes(Int(clamping: envelope.globalBuffers))) plus"
-                    + " \(envelope.maxConnections) connections of \(MassifRenderer.formatBytes(Int(clamping: envelope.perSession))))"
+                    "; the server's configuration allows up to \(Format.bytes(Int(clamping: envelope.total)))"
+                    + " (global buffers \(Format.bytes(Int(clamping: envelope.globalBuffers))) plus"
+                    + " \(envelope.maxConnections) connections of \(Format.bytes(Int(clamping: envelope.perSession))))"
             }
             lines += [""] + wrap(sentence + ".")
         }
@@ -62,9 +63,11 @@ public enum BundleReadme {
         if !growing.isEmpty {
             lines += ["", "Steps that grew the heap most (after minus before, heap + extra + stacks)"]
             for step in growing.prefix(topSteps) {
-                var line = "  [\(step.index)] " + pad(step.label, 24) + " " + leftPad(signed(step.delta ?? 0), 12)
+                var line =
+                    "  [\(step.index)] " + Format.pad(step.label, 24) + " "
+                    + Format.leftPad(Format.signedBytes(step.delta ?? 0), 12)
                 if let site = step.sites.first {
-                    line += "  " + RunReport.shortName(site.function) + " " + signed(site.delta)
+                    line += "  " + RunReport.shortName(site.function) + " " + Format.signedBytes(site.delta)
                 }
                 lines.append(line)
             }
@@ -76,13 +79,13 @@ public enum BundleReadme {
         }
         for budget in report.budgets {
             let name = budget.step.map { "max_growth of step '\($0)'" } ?? "max_heap"
-            let measured = budget.measured.map { MassifRenderer.formatBytes($0) } ?? "not measured"
-            let limit = MassifRenderer.formatBytes(Int(clamping: budget.limit))
+            let measured = budget.measured.map { Format.bytes($0) } ?? "not measured"
+            let limit = Format.bytes(Int(clamping: budget.limit))
             lines.append("  \(name): \(measured) of \(limit): \(budget.passed ? "kept" : "EXCEEDED")")
         }
         for leak in report.leaks {
             lines.append(
-                "  leak check of step '\(leak.step)': \(signed(leak.growth)) over \(leak.rounds) rounds, growing in "
+                "  leak check of step '\(leak.step)': \(Format.signedBytes(leak.growth)) over \(leak.rounds) rounds, growing in "
                     + "\(leak.growingRounds) of \(max(leak.rounds - 1, 0)): \(leak.flagged ? "FLAGGED" : "not flagged")"
             )
         }
@@ -132,7 +135,7 @@ public enum BundleReadme {
             (BundleLayout.environment, "versions, system, CPU, the allowed environment variables"),
             (RunLayout.checksums, "a SHA-256 of every other file"),
         ]
-        for (name, what) in files { lines.append("  " + pad(name, 18) + " " + what) }
+        for (name, what) in files { lines.append("  " + Format.pad(name, 18) + " " + what) }
 
         lines += ["", "Redaction", "---------"]
         var redaction =
@@ -173,23 +176,6 @@ public enum BundleReadme {
         case "mysql": return "MySQL"
         default: return flavor
         }
-    }
-
-    static func signed(_ value: Int) -> String {
-        (value > 0 ? "+" : "") + MassifRenderer.formatBytes(value)
-    }
-
-    static func seconds(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10) s"
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-    }
-
-    static func leftPad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 
     /// Words wrapped at 100 columns.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import RunRecord
 
@@ -67,7 +68,7 @@ public enum BundleSource {
                     while true {
                         let chunk = try stream.readData()
                         if chunk.isEmpty { break }
-                        hash.update(chunk)
+                        hash.update(data: chunk)
                         guard keep else { continue }
                         guard chunk.count <= documentLimit - document.count else {
                             throw ArchiveFault.limitExceeded(
@@ -145,7 +146,7 @@ public enum BundleSource {
                 throw .unreadable(path: path, reason: error.description)
             }
             if chunk.isEmpty { break }
-            hash.update(chunk)
+            hash.update(data: chunk)
             if keep {
                 guard chunk.count <= documentLimit - bytes.count else {
                     throw .unreadable(path: path, reason: "larger than the \(documentLimit) bytes snapctl reads of it")
@@ -288,7 +289,7 @@ public enum BundleExtractor {
                             throw .archive(file: file, fault: error)
                         }
                         if chunk.isEmpty { break }
-                        hash.update(chunk)
+                        hash.update(data: chunk)
                         try writeAll(chunk, to: descriptor, path: target)
                     }
                     guard hash.hexDigest() == digests[member.path] else {

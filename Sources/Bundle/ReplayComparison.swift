@@ -1,6 +1,7 @@
 import Massif
 import Report
 import RunRecord
+import TextFormat
 
 /// How far a replayed heap change may be from the recorded one and still count as reproduced: the
 /// larger of a fraction of the recorded change and a number of bytes (small steps move by a few
@@ -103,15 +104,15 @@ public struct ReplayComparison: Sendable, Hashable {
         var lines: [[String]] = [["", "#", "step", "recorded", "replayed", "difference", "verdict"]]
         for row in rows {
             var verdict = row.verdict.rawValue
-            if row.verdict == .differs { verdict += " (allowed +/-\(MassifRenderer.formatBytes(row.allowed)))" }
+            if row.verdict == .differs { verdict += " (allowed +/-\(Format.bytes(row.allowed)))" }
             if let outcome = row.outcome, !outcome.isSuccess { verdict += " [\(outcome.rawValue)]" }
             lines.append([
                 row.label == headline ? "*" : "",
                 String(row.index),
                 row.label,
-                row.recorded.map(Self.signed) ?? "-",
-                row.replayed.map(Self.signed) ?? "-",
-                row.difference.map(Self.signed) ?? "-",
+                row.recorded.map(Format.signedBytes) ?? "-",
+                row.replayed.map(Format.signedBytes) ?? "-",
+                row.difference.map(Format.signedBytes) ?? "-",
                 verdict,
             ])
         }
@@ -122,8 +123,7 @@ public struct ReplayComparison: Sendable, Hashable {
         let rightAligned: Set<Int> = [1, 3, 4, 5]
         return lines.map { line in
             line.enumerated().map { column, cell in
-                let padding = String(repeating: " ", count: widths[column] - cell.count)
-                return rightAligned.contains(column) ? padding + cell : cell + padding
+                rightAligned.contains(column) ? Format.leftPad(cell, widths[column]) : Format.pad(cell, widths[column])
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }.joined(separator: "\n") + "\n"
     }
@@ -133,23 +133,19 @@ public struct ReplayComparison: Sendable, Hashable {
         guard let row = headlineRow else { return "no step of the recording has a heap change to compare" }
         let tolerance =
             "within max(\(Int((self.tolerance.fraction * 100).rounded()))%, "
-            + "\(MassifRenderer.formatBytes(self.tolerance.bytes)))"
+            + "\(Format.bytes(self.tolerance.bytes)))"
         switch row.verdict {
         case .reproduced:
             return
-                "reproduced: step '\(row.label)' grew \(row.replayed.map(Self.signed) ?? "-") against \(row.recorded.map(Self.signed) ?? "-") recorded (\(tolerance))"
+                "reproduced: step '\(row.label)' grew \(row.replayed.map(Format.signedBytes) ?? "-") against \(row.recorded.map(Format.signedBytes) ?? "-") recorded (\(tolerance))"
         case .differs:
             return
-                "not reproduced: step '\(row.label)' grew \(row.replayed.map(Self.signed) ?? "-") against \(row.recorded.map(Self.signed) ?? "-") recorded, a difference of \(row.difference.map(Self.signed) ?? "-") (allowed \(MassifRenderer.formatBytes(row.allowed)))"
+                "not reproduced: step '\(row.label)' grew \(row.replayed.map(Format.signedBytes) ?? "-") against \(row.recorded.map(Format.signedBytes) ?? "-") recorded, a difference of \(row.difference.map(Format.signedBytes) ?? "-") (allowed \(Format.bytes(row.allowed)))"
         case .notMeasured:
             let why = row.outcome.map { "its outcome was \($0.rawValue)" } ?? "it is not in the replayed run"
             return
-                "not reproduced: step '\(row.label)' (recorded \(row.recorded.map(Self.signed) ?? "-")) has no heap change in the replay; \(why)"
+                "not reproduced: step '\(row.label)' (recorded \(row.recorded.map(Format.signedBytes) ?? "-")) has no heap change in the replay; \(why)"
         }
-    }
-
-    static func signed(_ value: Int) -> String {
-        (value > 0 ? "+" : "") + MassifRenderer.formatBytes(value)
     }
 }
 

@@ -1,3 +1,5 @@
+import TextFormat
+
 /// Renders a massif file snapshot by snapshot, as a streaming parser produces them: each tree is turned into
 /// text at once and can then be dropped, so printing a large file needs memory for the text, not for every tree.
 /// `finish()` puts the header, chart and table (which need every snapshot's totals) before the trees.
@@ -38,9 +40,9 @@ public struct MassifPrinter: Sendable {
         guard let tree = snapshot.tree else { return }
         if let only = options.treeSnapshots, !only.contains(snapshot.index) { return }
         trees.append(
-            "\nsnapshot \(snapshot.index) (\(snapshot.kind.rawValue)) at \(MassifRenderer.grouped(snapshot.time)) "
-                + "\(header.timeUnit.raw): \(MassifRenderer.grouped(snapshot.totalBytes)) B total, "
-                + "nodes under \(MassifRenderer.formatPercent(options.threshold))% summed\n"
+            "\nsnapshot \(snapshot.index) (\(snapshot.kind.rawValue)) at \(Format.grouped(snapshot.time)) "
+                + "\(header.timeUnit.raw): \(Format.grouped(snapshot.totalBytes)) B total, "
+                + "nodes under \(Format.decimal(options.threshold, digits: 2))% summed\n"
         )
         MassifRenderer.renderTree(tree, total: snapshot.totalBytes, threshold: options.threshold, into: &trees)
     }
@@ -65,8 +67,8 @@ public struct MassifPrinter: Sendable {
         if let peak {
             let row = rows[peak]
             out +=
-                "Peak:       \(MassifRenderer.grouped(row.total)) B total (\(MassifRenderer.formatBytes(row.total))) "
-            out += "at snapshot \(row.index), time \(MassifRenderer.grouped(row.time))\n"
+                "Peak:       \(Format.grouped(row.total)) B total (\(Format.bytes(row.total))) "
+            out += "at snapshot \(row.index), time \(Format.grouped(row.time))\n"
         }
         out += "\n"
         MassifRenderer.chart(rows, timeUnit: header.timeUnit, peak: peak, options: options, into: &out)

@@ -1,3 +1,5 @@
+import TextFormat
+
 /// Plain-text renderings of massif data for terminals: `snapctl massif print` and `snapctl massif diff`.
 ///
 /// It covers what `ms_print.in` prints (graph, snapshot table, trees with percentages) in less room: a
@@ -151,11 +153,11 @@ public enum MassifRenderer {
                 if marks[column] != "#" { marks[column] = mark }
             }
         }
-        let label = formatBytes(maxTotal)
+        let label = Format.bytes(maxTotal)
         let labelWidth = max(label.count, 4)
         for line in stride(from: height, through: 1, by: -1) {
             let level = Double(maxTotal) * (Double(line) - 0.5) / Double(height)
-            out += pad(line == height ? label : "", labelWidth)
+            out += Format.leftPad(line == height ? label : "", labelWidth)
             out += " |"
             for column in 0..<width {
                 let filled = columns[column] > 0 && Double(columns[column]) >= level
@@ -163,8 +165,8 @@ public enum MassifRenderer {
             }
             out += "\n"
         }
-        out += pad("0", labelWidth) + " +" + String(repeating: "-", count: width) + "> "
-        out += "\(grouped(maxTime)) \(timeUnit.raw)\n"
+        out += Format.leftPad("0", labelWidth) + " +" + String(repeating: "-", count: width) + "> "
+        out += "\(Format.grouped(maxTime)) \(timeUnit.raw)\n"
         out += String(repeating: " ", count: labelWidth + 2) + "# peak  @ detailed  : light\n"
     }
 
@@ -172,17 +174,17 @@ public enum MassifRenderer {
         out += "    n          time(\(timeUnit.raw))         total(B)          heap(B)       extra(B)"
         out += "      stacks(B)  kind\n"
         for row in rows {
-            out += pad(String(row.index), 5)
+            out += Format.leftPad(String(row.index), 5)
             out += " "
-            out += pad(grouped(row.time), 18)
+            out += Format.leftPad(Format.grouped(row.time), 18)
             out += " "
-            out += pad(grouped(row.total), 16)
+            out += Format.leftPad(Format.grouped(row.total), 16)
             out += " "
-            out += pad(grouped(row.heap), 16)
+            out += Format.leftPad(Format.grouped(row.heap), 16)
             out += " "
-            out += pad(grouped(row.extra), 14)
+            out += Format.leftPad(Format.grouped(row.extra), 14)
             out += " "
-            out += pad(grouped(row.stacks), 14)
+            out += Format.leftPad(Format.grouped(row.stacks), 14)
             out += "  "
             out += row.kind.rawValue
             out += "\n"
@@ -200,12 +202,16 @@ public enum MassifRenderer {
         afterName: String = "after"
     ) -> String {
         var out = "snapshot \(diff.beforeIndex) of \(beforeName) -> snapshot \(diff.afterIndex) of \(afterName)\n\n"
-        out += "          " + pad("before", 16) + " " + pad("after", 16) + " " + pad("delta", 16) + "\n"
+        out +=
+            "          " + Format.leftPad("before", 16) + " " + Format.leftPad("after", 16) + " "
+            + Format.leftPad("delta", 16) + "\n"
         for (name, change) in [
             ("heap", diff.heap), ("extra", diff.extra), ("stacks", diff.stacks), ("total", diff.total),
         ] {
-            out += name.padding(8) + "  " + pad(grouped(change.before), 16) + " " + pad(grouped(change.after), 16) + " "
-            out += pad(signed(change.delta), 16) + percentChange(change) + "\n"
+            out +=
+                Format.pad(name, 8) + "  " + Format.leftPad(Format.grouped(change.before), 16) + " "
+                + Format.leftPad(Format.grouped(change.after), 16) + " "
+            out += Format.leftPad(Format.signedGrouped(change.delta), 16) + percentChange(change) + "\n"
         }
         if diff.isTotalsOnly {
             out += "\ntotals only: one of the snapshots is light (heap_tree=empty) and has no tree to compare; "
@@ -219,14 +225,18 @@ public enum MassifRenderer {
         let limit = max(0, top)
         out += "\nby function (allocator wrappers folded), largest growth first:\n"
         for entry in selection(diff.functions, limit: limit, delta: \.change.delta) {
-            out += "  " + pad(signed(entry.change.delta), 14) + "  " + pad(grouped(entry.change.before), 14) + " -> "
-            out += pad(grouped(entry.change.after), 14) + "  " + displayFunction(entry.function)
+            out +=
+                "  " + Format.leftPad(Format.signedGrouped(entry.change.delta), 14) + "  "
+                + Format.leftPad(Format.grouped(entry.change.before), 14) + " -> "
+            out += Format.leftPad(Format.grouped(entry.change.after), 14) + "  " + displayFunction(entry.function)
             out += statusSuffix(entry.change.status) + "\n"
         }
         out += "\nby call path (allocation site first), largest growth first:\n"
         for entry in selection(diff.paths, limit: limit, delta: \.change.delta) {
-            out += "  " + pad(signed(entry.change.delta), 14) + "  " + pad(grouped(entry.change.before), 14) + " -> "
-            out += pad(grouped(entry.change.after), 14) + "  "
+            out +=
+                "  " + Format.leftPad(Format.signedGrouped(entry.change.delta), 14) + "  "
+                + Format.leftPad(Format.grouped(entry.change.before), 14) + " -> "
+            out += Format.leftPad(Format.grouped(entry.change.after), 14) + "  "
             out += entry.path.prefix(6).map(displayPathElement).joined(separator: " <- ")
             if entry.path.count > 6 { out += " <- ..." }
             out += statusSuffix(entry.change.status) + "\n"
@@ -265,50 +275,7 @@ public enum MassifRenderer {
     private static func percentChange(_ change: SnapshotDiff.Change) -> String {
         guard change.before != 0 else { return "" }
         let percent = Double(change.delta) / Double(change.before) * 100
-        return " (\(percent >= 0 ? "+" : "")\(formatPercent(percent))%)"
-    }
-
-    // MARK: Numbers
-
-    /// `1,234,567`.
-    public static func grouped(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var out = value < 0 ? "-" : ""
-        var count = digits.count
-        for character in digits {
-            out.append(character)
-            count -= 1
-            if count > 0 && count % 3 == 0 { out.append(",") }
-        }
-        return out
-    }
-
-    /// `+1,234` or `-1,234` (`0` for no change).
-    static func signed(_ value: Int) -> String {
-        value > 0 ? "+" + grouped(value) : grouped(value)
-    }
-
-    /// Bytes with a binary unit: `45.9 MiB`.
-    public static func formatBytes(_ value: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var amount = Double(value)
-        var unit = 0
-        while abs(amount) >= 1024 && unit < units.count - 1 {
-            amount /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(value) B" : "\(formatOneDecimal(amount)) \(units[unit])"
-    }
-
-    private static func formatOneDecimal(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
-    }
-
-    /// Two decimals, like `%.2f`.
-    static func formatPercent(_ value: Double) -> String {
-        let hundredths = Int((abs(value) * 100).rounded())
-        return (value < 0 && hundredths > 0 ? "-" : "") + Frame.formatHundredths(hundredths)
+        return " (\(percent >= 0 ? "+" : "")\(Format.decimal(percent, digits: 2))%)"
     }
 
     static func timeUnitName(_ unit: TimeUnit) -> String {
@@ -317,19 +284,6 @@ public enum MassifRenderer {
         case .milliseconds: return "ms (milliseconds)"
         case .bytes: return "B (bytes allocated and freed)"
         }
-    }
-
-    /// Right-aligns `text` in `width` columns.
-    static func pad(_ text: String, _ width: Int) -> String {
-        let count = text.utf8.count
-        return count >= width ? text : String(repeating: " ", count: width - count) + text
-    }
-}
-
-extension String {
-    /// Left-aligns in `width` columns.
-    fileprivate func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }
 

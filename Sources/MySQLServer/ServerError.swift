@@ -1,3 +1,5 @@
+import TextFormat
+
 /// Everything that can go wrong in the MySQLServer module, with what the user needs to fix it.
 ///
 /// Cases carry the place (pid, path, socket) and, for a server that would not start or that died, the
@@ -105,7 +107,7 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
                 """
         case .startupTimedOut(let seconds, let socket, let errorLog, let valgrindLog):
             return """
-                the server did not accept connections on \(socket) within \(ServerError.format(seconds)) s; \
+                the server did not accept connections on \(socket) within \(Format.limitSeconds(seconds)); \
                 it has been stopped. Raise the startup timeout if the machine is slow, or look at the logs below
                 \(errorLog)
                 \(valgrindLog)
@@ -157,11 +159,6 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .cancelled:
             return "cancelled; the server has been stopped"
         }
-    }
-
-    static func format(_ seconds: Double) -> String {
-        let tenths = (seconds * 10).rounded() / 10
-        return tenths == tenths.rounded() ? String(Int(tenths)) : String(tenths)
     }
 }
 

@@ -1,3 +1,5 @@
+import TextFormat
+
 /// How a managed server stopped, for the run record and the user.
 public struct ShutdownOutcome: Sendable, Hashable, Codable, CustomStringConvertible {
     /// What finally stopped the server.
@@ -59,7 +61,7 @@ public struct ShutdownOutcome: Sendable, Hashable, Codable, CustomStringConverti
         let status = exit.map { " (\($0))" } ?? ""
         let final =
             massifFinalFilePresent ? "Massif's final file is \(massifFinalFile)" : "Massif wrote no final file"
-        return "server \(how)\(status) in \(ServerError.format(seconds)) s; \(final)"
+        return "server \(how)\(status) in \(Format.seconds(seconds)); \(final)"
     }
 }
 

@@ -4,6 +4,7 @@ import Plan
 import RunRecord
 import Session
 import Synchronization
+import TextFormat
 
 /// How to run the REPL.
 public struct ReplConfiguration: Sendable {
@@ -51,7 +52,7 @@ public enum Repl {
             case .launch(.started(_, let pid)): output.notice("server starting under Massif (pid \(pid))")
             case .serverReady(let pid, let version, let seconds):
                 output.notice(
-                    "server \(version) ready (pid \(pid), \(ReplFormat.seconds(seconds)))"
+                    "server \(version) ready (pid \(pid), \(Format.seconds(seconds)))"
                         + (terminal ? "; help lists the commands, quit or Ctrl-D ends" : "")
                 )
             case .warning(let message): output.notice("warning: " + message)

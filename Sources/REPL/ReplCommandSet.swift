@@ -1,3 +1,5 @@
+import TextFormat
+
 /// The REPL's commands: names, usage and help, in one table that parsing, `help` and completion share.
 public enum ReplCommandSet {
     /// One command as `help` shows it.
@@ -143,7 +145,7 @@ public enum ReplCommandSet {
         let width = (entries.map(\.usage.count).max() ?? 0) + 2
         var out = "Commands (help COMMAND for more):\n"
         for entry in entries {
-            out += "  " + entry.usage + String(repeating: " ", count: max(1, width - entry.usage.count))
+            out += "  " + Format.pad(entry.usage, width - 1) + " "
             out += entry.summary + "\n"
         }
         out += """

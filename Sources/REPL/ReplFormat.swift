@@ -2,6 +2,7 @@ import Massif
 import MySQLServer
 import Report
 import RunRecord
+import TextFormat
 
 /// What the REPL prints for its commands: plain text built from records and snapshots, no I/O.
 public enum ReplFormat {
@@ -10,16 +11,17 @@ public enum ReplFormat {
         guard !snapshots.isEmpty else { return "no snapshots yet (snap LABEL takes one)\n" }
         let labelWidth = max(5, snapshots.map(\.label.count).max() ?? 5)
         var out =
-            pad("#", 4) + " " + pad("label", labelWidth) + "  " + pad("kind", 8) + leftPad("total", 12)
-            + leftPad("change", 13) + leftPad("time", 9) + "\n"
+            Format.pad("#", 4) + " " + Format.pad("label", labelWidth) + "  " + Format.pad("kind", 8) + " "
+            + Format.leftPad("total", 11)
+            + " " + Format.leftPad("change", 12) + " " + Format.leftPad("time", 8) + "\n"
         var previous: Int?
         for snapshot in snapshots {
             out +=
-                pad(String(snapshot.id), 4) + " " + pad(snapshot.label, labelWidth) + "  "
-                + pad(snapshot.kind.rawValue, 8)
-            out += leftPad(MassifRenderer.formatBytes(snapshot.totalBytes), 12)
-            out += leftPad(previous.map { signedBytes(snapshot.totalBytes - $0) } ?? "-", 13)
-            out += leftPad(seconds(snapshot.time), 9) + "\n"
+                Format.pad(String(snapshot.id), 4) + " " + Format.pad(snapshot.label, labelWidth) + "  "
+                + Format.pad(snapshot.kind.rawValue, 8)
+            out += " " + Format.leftPad(Format.bytes(snapshot.totalBytes), 11)
+            out += " " + Format.leftPad(previous.map { Format.signedBytes(snapshot.totalBytes - $0) } ?? "-", 12)
+            out += " " + Format.leftPad(Format.seconds(snapshot.time), 8) + "\n"
             previous = snapshot.totalBytes
         }
         return out
@@ -28,9 +30,9 @@ public enum ReplFormat {
     /// The line after `snap`: the snapshot, its total and the change since the snapshot before it.
     public static func snapped(_ snapshot: SnapshotRecord, previous: SnapshotRecord?) -> String {
         var out = "snapshot \(snapshot.id) '\(snapshot.label)' (\(snapshot.kind)): "
-        out += MassifRenderer.formatBytes(snapshot.totalBytes)
+        out += Format.bytes(snapshot.totalBytes)
         if let previous {
-            out += ", \(signedBytes(snapshot.totalBytes - previous.totalBytes)) since '\(previous.label)'"
+            out += ", \(Format.signedBytes(snapshot.totalBytes - previous.totalBytes)) since '\(previous.label)'"
         }
         return out + "\n"
     }
@@ -43,9 +45,9 @@ public enum ReplFormat {
         top: Int
     ) -> String {
         var out = "'\(before.label)' -> '\(after.label)': total "
-        out += "\(MassifRenderer.formatBytes(diff.total.before)) -> \(MassifRenderer.formatBytes(diff.total.after))"
-        out += " (\(signedBytes(diff.total.delta)))"
-        out += "; heap \(signedBytes(diff.heap.delta)), extra \(signedBytes(diff.extra.delta))\n"
+        out += "\(Format.bytes(diff.total.before)) -> \(Format.bytes(diff.total.after))"
+        out += " (\(Format.signedBytes(diff.total.delta)))"
+        out += "; heap \(Format.signedBytes(diff.heap.delta)), extra \(Format.signedBytes(diff.extra.delta))\n"
         if diff.isTotalsOnly {
             let light = [before, after].filter { $0.kind == .light }.map { "'\($0.label)'" }
             out += "no call sites: \(light.joined(separator: " and ")) "
@@ -75,7 +77,9 @@ public enum ReplFormat {
     static func pathLines(_ entry: SnapshotDiff.PathEntry) -> String {
         let names = entry.path.map(displayName)
         let named = names.firstIndex { !$0.hasPrefix("???") } ?? 0
-        var out = "  " + leftPad(signedBytes(entry.change.delta), 12) + "  " + (names.isEmpty ? "?" : names[named])
+        var out =
+            "   " + Format.leftPad(Format.signedBytes(entry.change.delta), 11) + "  "
+            + (names.isEmpty ? "?" : names[named])
         if entry.change.status == .appeared { out += "  (new)" }
         if entry.change.status == .vanished { out += "  (gone)" }
         out += "\n"
@@ -88,17 +92,18 @@ public enum ReplFormat {
     public static func top(_ snapshot: Massif.Snapshot, record: SnapshotRecord, count: Int) -> String {
         guard let tree = snapshot.tree else {
             return
-                "'\(record.label)' is a light snapshot (totals only): \(MassifRenderer.formatBytes(record.totalBytes))\n"
+                "'\(record.label)' is a light snapshot (totals only): \(Format.bytes(record.totalBytes))\n"
         }
         var out = "top allocation sites of '\(record.label)' (snapshot \(record.id), "
-        out += "heap \(MassifRenderer.formatBytes(snapshot.heapBytes)), "
-        out += "total \(MassifRenderer.formatBytes(snapshot.totalBytes)); allocator wrappers folded)\n"
+        out += "heap \(Format.bytes(snapshot.heapBytes)), "
+        out += "total \(Format.bytes(snapshot.totalBytes)); allocator wrappers folded)\n"
         let sites = tree.topSites(count)
         if sites.isEmpty { return out + "  no allocations\n" }
         let base = max(1, snapshot.heapBytes)
         for site in sites {
             let percent = Double(site.bytes) / Double(base) * 100
-            out += "  " + leftPad(MassifRenderer.formatBytes(site.bytes), 11) + leftPad(oneDecimal(percent) + "%", 7)
+            out +=
+                "   " + Format.leftPad(Format.bytes(site.bytes), 10) + " " + Format.leftPad(Format.percent(percent), 6)
             out += "  " + MassifRenderer.describe(site.frame) + "\n"
         }
         return out
@@ -108,22 +113,22 @@ public enum ReplFormat {
     public static func counters(_ counters: ServerCounters) -> String {
         var out = ""
         if let memoryUsed = counters.memoryUsed {
-            out += "Memory_used: \(MassifRenderer.formatBytes(Int(clamping: memoryUsed))) (\(memoryUsed) B)\n"
+            out += "Memory_used: \(Format.bytes(Int(clamping: memoryUsed))) (\(memoryUsed) B)\n"
         }
         if let bytes = counters.performanceSchemaBytes {
-            out += "performance_schema: \(MassifRenderer.formatBytes(Int(clamping: bytes)))\n"
+            out += "performance_schema: \(Format.bytes(Int(clamping: bytes)))\n"
         }
         if let status = counters.globalStatus {
             out += "global status: \(status.count) values read\n"
         }
         if let processlist = counters.processlist {
             let total = counters.processlistTotal ?? 0
-            out += "PROCESSLIST.MEMORY_USED: \(MassifRenderer.formatBytes(Int(clamping: total))) "
+            out += "PROCESSLIST.MEMORY_USED: \(Format.bytes(Int(clamping: total))) "
             out += "over \(processlist.count) connection\(processlist.count == 1 ? "" : "s")\n"
             let table = ResultTable(
                 columns: ["id", "user", "command", "memory_used"],
                 rows: processlist.map {
-                    [String($0.id), $0.user, $0.command, MassifRenderer.formatBytes(Int(clamping: $0.memoryUsed))]
+                    [String($0.id), $0.user, $0.command, Format.bytes(Int(clamping: $0.memoryUsed))]
                 }
             )
             out += table.render(limit: Int.max)
@@ -136,7 +141,7 @@ public enum ReplFormat {
     public static func statementDone(_ result: QueryResult, seconds: Double?) -> String {
         var out = "Query OK, \(result.affectedRows) row\(result.affectedRows == 1 ? "" : "s") affected"
         if result.warningCount > 0 { out += ", \(result.warningCount) warning\(result.warningCount == 1 ? "" : "s")" }
-        if let seconds { out += " (\(ReplFormat.seconds(seconds)))" }
+        if let seconds { out += " (\(Format.seconds(seconds)))" }
         return out + "\n"
     }
 
@@ -146,19 +151,24 @@ public enum ReplFormat {
         snapshots: [SnapshotRecord],
         topSite: Site?
     ) -> String {
-        var text = pad("[\(record.index)] \(record.label)", 24) + " " + pad(record.outcome.rawValue, 14)
-        text += leftPad(record.duration.map(seconds) ?? "-", 8)
         let before = snapshots.first { $0.phase == .before || $0.phase == .snap }?.totalBytes
         let after = snapshots.last { $0.phase == .after || $0.phase == .snap }?.totalBytes
-        text += "  " + (before.map(MassifRenderer.formatBytes) ?? "-") + " -> "
-        text += after.map(MassifRenderer.formatBytes) ?? "-"
-        if let before, let after { text += "  " + signedBytes(after - before) }
-        if let topSite {
-            text += "  " + RunReport.shortName(topSite.function) + " " + signedBytes(topSite.delta)
-        }
         let peak = snapshots.filter { $0.phase == .during }.map(\.totalBytes).max()
-        if let peak { text += "  (peak \(MassifRenderer.formatBytes(peak)) while running)" }
-        return text + "\n"
+        return stepLine(record, before: before, after: after, peak: peak, topSite: topSite) + "\n"
+    }
+
+    /// A step's one line from its figures, without a newline: the REPL and `snapctl session` print the same.
+    public static func stepLine(_ record: StepRecord, before: Int?, after: Int?, peak: Int?, topSite: Site?) -> String {
+        var text = Format.pad("[\(record.index)] \(record.label)", 24) + " " + Format.pad(record.outcome.rawValue, 14)
+        text += " " + Format.leftPad(record.duration.map(Format.seconds) ?? "-", 7)
+        text += "  " + (before.map(Format.bytes) ?? "-") + " -> "
+        text += after.map(Format.bytes) ?? "-"
+        if let before, let after { text += "  " + Format.signedBytes(after - before) }
+        if let topSite {
+            text += "  " + RunReport.shortName(topSite.function) + " " + Format.signedBytes(topSite.delta)
+        }
+        if let peak { text += "  (peak \(Format.bytes(peak)) while running)" }
+        return text
     }
 
     /// A server error as the `mariadb` client shows it: `ERROR 1146 (42S02): Table 't' doesn't exist`.
@@ -172,28 +182,5 @@ public enum ReplFormat {
         if text == HeapTree.belowThresholdKey { return text }
         guard let frame = CodeFrame(text: text) else { return text }
         return MassifRenderer.describe(.code(frame))
-    }
-
-    static func signedBytes(_ value: Int) -> String {
-        value > 0 ? "+" + MassifRenderer.formatBytes(value) : MassifRenderer.formatBytes(value)
-    }
-
-    static func seconds(_ value: Double) -> String { oneDecimal(value, digits: 2) + "s" }
-
-    static func oneDecimal(_ value: Double, digits: Int = 1) -> String {
-        var scale = 1
-        for _ in 0..<digits { scale *= 10 }
-        let scaled = Int((value * Double(scale)).rounded())
-        var fraction = String(abs(scaled % scale))
-        while fraction.count < digits { fraction = "0" + fraction }
-        return (scaled < 0 ? "-" : "") + "\(abs(scaled) / scale).\(fraction)"
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-    }
-
-    static func leftPad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
     }
 }

@@ -1,4 +1,5 @@
 import Massif
+import TextFormat
 
 extension AllocationTreeView {
     /// The tree as nested `<details>` rows: a row with callers is a `<summary>` that opens onto them, a
@@ -9,18 +10,18 @@ extension AllocationTreeView {
         var out = "<div class=\"tree\"\(heapBefore == nil ? "" : " data-compared")>\n"
         out += "<div class=\"row tree-head\"><span class=\"twisty\"></span>"
         out += "<span class=\"name\">allocation site ← its callers</span><span class=\"bytes num\">bytes</span>"
-        out += "<span class=\"share\">share of \(HTML.escape(MassifRenderer.formatBytes(total)))</span>"
+        out += "<span class=\"share\">share of \(HTML.escape(Format.bytes(total)))</span>"
         out += "<span class=\"change num\">\(heapBefore == nil ? "" : "change")</span></div>\n"
         for row in rows { render(row, into: &out) }
         if let hidden { renderHidden(hidden, into: &out) }
-        out += "</div>\n<p class=\"muted\">Heap in the tree: \(HTML.escape(MassifRenderer.formatBytes(heapAfter)))"
+        out += "</div>\n<p class=\"muted\">Heap in the tree: \(HTML.escape(Format.bytes(heapAfter)))"
         if let heapBefore {
-            out += " (\(HTML.escape(RunReport.signedBytes(heapAfter - heapBefore)))"
-            out += " since \(HTML.escape(MassifRenderer.formatBytes(heapBefore))))"
+            out += " (\(HTML.escape(Format.signedBytes(heapAfter - heapBefore)))"
+            out += " since \(HTML.escape(Format.bytes(heapBefore))))"
         }
         out += ". \(shownRows) row\(shownRows == 1 ? "" : "s") shown: rows under "
-        out += "\(RunReport.oneDecimal(limits.minimumSharePercent))% of the total are summed up unless they changed by "
-        out += "\(RunReport.oneDecimal(limits.minimumChangePercent))% of the largest change"
+        out += "\(Format.decimal(limits.minimumSharePercent))% of the total are summed up unless they changed by "
+        out += "\(Format.decimal(limits.minimumChangePercent))% of the largest change"
         if droppedRows > 0 {
             out += "; \(droppedRows) more past the limit of \(limits.rows) rows or \(limits.depth) levels are summed "
             out += "into \"smaller callers\" (the snapshot file has them all)"
@@ -74,15 +75,15 @@ extension AllocationTreeView {
     }
 
     private func numbers(after: Int, before: Int?, into out: inout String) {
-        out += "<span class=\"bytes num\">\(HTML.escape(MassifRenderer.formatBytes(after)))</span>"
+        out += "<span class=\"bytes num\">\(HTML.escape(Format.bytes(after)))</span>"
         let share = Double(after) / Double(max(total, 1)) * 100
         out += "<span class=\"share\"><span class=\"track\"><span class=\"fill\" "
         out += "style=\"width:\(HTML.percent(Double(after), of: Double(max(total, 1))))\"></span></span>"
-        out += "<span>\(RunReport.oneDecimal(share))%</span></span>"
+        out += "<span>\(Format.decimal(share))%</span></span>"
         if let before {
             let delta = after - before
             out += "<span class=\"change num \(HTMLPage.tone(delta))\">"
-            out += delta == 0 ? "0" : HTML.escape(RunReport.signedBytes(delta))
+            out += delta == 0 ? "0" : HTML.escape(Format.signedBytes(delta))
             out += "</span>"
         } else {
             out += "<span class=\"change num\"></span>"

@@ -1,4 +1,5 @@
 import Massif
+import TextFormat
 
 /// A flame graph drawn as an icicle: the outermost callers in the top row, each frame's callees below it,
 /// every frame as wide as the bytes under it. Built from collapsed stacks, so a step's growth (the signed
@@ -96,7 +97,7 @@ struct FlameGraph {
 
     func frame(_ node: Node, x: Double, y: Double, width: Double) -> String {
         let share = Double(node.bytes) / Double(root.bytes) * 100
-        let title = "\(node.name)\n\(RunReport.signedBytes(node.bytes)) (\(RunReport.oneDecimal(share))%)"
+        let title = "\(node.name)\n\(Format.signedBytes(node.bytes)) (\(Format.decimal(share))%)"
         var out = "<g><title>\(HTML.escape(title))</title>"
         out += "<rect x=\"\(HTML.number(x))\" y=\"\(HTML.number(y))\" width=\"\(HTML.number(max(width - 0.5, 0.5)))\" "
         out += "height=\"\(HTML.number(limits.rowHeight - 1))\" class=\"f\(Self.shade(node.name))\"/>"

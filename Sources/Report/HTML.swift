@@ -1,3 +1,5 @@
+import TextFormat
+
 /// The small amount of HTML writing the report needs: escaping and number formatting for attributes.
 ///
 /// Everything that reaches the page from a run (step labels, SQL, shell commands, function names with
@@ -35,7 +37,7 @@ enum HTML {
     /// A coordinate or length for SVG and CSS: one decimal, no exponent, `-0` written as `0`.
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "0" }
-        let text = RunReport.oneDecimal(value)
+        let text = Format.decimal(value)
         if text.hasSuffix(".0") {
             let whole = String(text.dropLast(2))
             return whole == "-0" ? "0" : whole

@@ -1,5 +1,6 @@
 import Massif
 import RunRecord
+import TextFormat
 
 extension HTMLPage {
     /// The step's growth as a flame graph (icicle): the positive change of every call stack between the
@@ -17,8 +18,8 @@ extension HTMLPage {
         out += "<div class=\"flame-wrap\">"
         out += graph.svg(label: "flame graph of the heap growth of step \(step.label)")
         out += "</div>\n<p class=\"muted\">Each frame is as wide as the bytes its call stacks added "
-        out += "(\(HTML.escape(RunReport.signedBytes(grew))) in all"
-        if shrank < 0 { out += "; stacks that shrank, \(HTML.escape(RunReport.signedBytes(shrank))), are not drawn" }
+        out += "(\(HTML.escape(Format.signedBytes(grew))) in all"
+        if shrank < 0 { out += "; stacks that shrank, \(HTML.escape(Format.signedBytes(shrank))), are not drawn" }
         out += "); outermost callers on top, the allocating function at the bottom of each column. Hover a frame "
         out += "for its name and bytes. <code>snapctl massif fold --diff</code> writes the same stacks for "
         out += "flamegraph.pl, inferno or speedscope.</p>\n"
@@ -59,7 +60,7 @@ extension HTMLPage {
         }
         out += "<p class=\"muted\">Massif ran with --pages-as-heap=yes: totals count every mapped page (mmap, "
         out += "brk, thread stacks), each under the call stack that mapped it. At snapshot \(record.id) "
-        out += "(\(HTML.escape(record.label))), \(HTML.escape(MassifRenderer.formatBytes(tree.bytes))) were mapped. "
+        out += "(\(HTML.escape(record.label))), \(HTML.escape(Format.bytes(tree.bytes))) were mapped. "
         out += "A buffer is measured under the first named function of its allocation path; frames without a "
         out += "name (??? on a binary without debug symbols) cannot be attributed.</p>\n"
         out += "<table class=\"sortable\" id=\"global-buffer-table\"><thead><tr><th data-type=\"text\">variable</th>"
@@ -68,12 +69,12 @@ extension HTMLPage {
         out += "<th data-type=\"text\">under</th></tr></thead><tbody>\n"
         for buffer in measured {
             out += "<tr><td class=\"mono\">\(HTML.escape(buffer.variable))</td>"
-            out += numberCell(buffer.configured.map { (Double($0), MassifRenderer.formatBytes(Int(clamping: $0))) })
-            out += numberCell(buffer.measured.map { (Double($0), MassifRenderer.formatBytes($0)) })
+            out += numberCell(buffer.configured.map { (Double($0), Format.bytes(Int(clamping: $0))) })
+            out += numberCell(buffer.measured.map { (Double($0), Format.bytes($0)) })
             if buffer.sites.isEmpty {
                 out += "<td class=\"muted\">not attributable: no named frame of its allocation path in the tree</td>"
             } else {
-                let sites = buffer.sites.map { "\($0.function) \(MassifRenderer.formatBytes($0.bytes))" }
+                let sites = buffer.sites.map { "\($0.function) \(Format.bytes($0.bytes))" }
                 out += "<td class=\"mono\">\(HTML.escape(sites.joined(separator: ", ")))</td>"
             }
             out += "</tr>\n"
@@ -83,8 +84,8 @@ extension HTMLPage {
             guard let sites = others[signature.variable] else { continue }
             let bytes = sites.values.reduce(0, &+)
             out += "<tr><td>\(HTML.escape(signature.variable))</td><td class=\"num muted\">–</td>"
-            out += numberCell((Double(bytes), MassifRenderer.formatBytes(bytes)))
-            let names = sites.sorted { $0.value > $1.value }.map { "\($0.key) \(MassifRenderer.formatBytes($0.value))" }
+            out += numberCell((Double(bytes), Format.bytes(bytes)))
+            let names = sites.sorted { $0.value > $1.value }.map { "\($0.key) \(Format.bytes($0.value))" }
             out += "<td class=\"mono\">\(HTML.escape(names.joined(separator: ", ")))</td></tr>\n"
         }
         out += "</tbody></table>\n"

@@ -1,5 +1,6 @@
 import Massif
 import RunRecord
+import TextFormat
 
 extension HTMLPage {
     /// The server's own counters at each snapshot (plan key `observe:`) beside Massif's total, and the
@@ -35,15 +36,15 @@ extension HTMLPage {
             let counters = record.counters
             out += "<tr><td class=\"num\" data-value=\"\(record.id)\">\(record.id)</td>"
             out += "<td>\(HTML.escape(record.label))</td>"
-            out += numberCell((record.time, RunReport.seconds(record.time)))
-            out += numberCell((Double(record.totalBytes), MassifRenderer.formatBytes(record.totalBytes)))
+            out += numberCell((record.time, Format.seconds(record.time)))
+            out += numberCell((Double(record.totalBytes), Format.bytes(record.totalBytes)))
             if hasMemoryUsed {
                 let value = counters?.memoryUsed
-                out += numberCell(value.map { (Double($0), MassifRenderer.formatBytes(Int(clamping: $0))) })
+                out += numberCell(value.map { (Double($0), Format.bytes(Int(clamping: $0))) })
                 if let value, let previous = previousMemoryUsed {
                     let delta = Int(clamping: value) - Int(clamping: previous)
                     out += "<td class=\"num \(HTMLPage.tone(delta))\" data-value=\"\(delta)\">"
-                    out += "\(HTML.escape(RunReport.signedBytes(delta)))</td>"
+                    out += "\(HTML.escape(Format.signedBytes(delta)))</td>"
                 } else {
                     out += "<td class=\"num muted\">–</td>"
                 }
@@ -51,12 +52,12 @@ extension HTMLPage {
             }
             if hasProcesslist {
                 let total = counters?.processlistTotal
-                out += numberCell(total.map { (Double($0), MassifRenderer.formatBytes(Int(clamping: $0))) })
+                out += numberCell(total.map { (Double($0), Format.bytes(Int(clamping: $0))) })
                 out += numberCell(counters?.processlist.map { (Double($0.count), String($0.count)) })
             }
             if hasSchema {
                 let value = counters?.performanceSchemaBytes
-                out += numberCell(value.map { (Double($0), MassifRenderer.formatBytes(Int(clamping: $0))) })
+                out += numberCell(value.map { (Double($0), Format.bytes(Int(clamping: $0))) })
             }
             out += "<td class=\"muted\">\(HTML.escape(counters?.error ?? ""))</td></tr>\n"
         }
@@ -104,7 +105,7 @@ extension HTMLPage {
         guard let envelope = report.envelope, envelope.total > 0 else {
             out += "<p>"
             if let peak = report.measuredPeak {
-                out += "Measured peak: <b>\(HTML.escape(MassifRenderer.formatBytes(peak)))</b>"
+                out += "Measured peak: <b>\(HTML.escape(Format.bytes(peak)))</b>"
                 if let source = report.measuredPeakSource { out += " (\(HTML.escape(source)))" }
                 out += ". "
             }
@@ -124,41 +125,41 @@ extension HTMLPage {
         out += "<div>configured envelope</div><div class=\"track\" title=\"global buffers + sessions\">"
         out += "<div class=\"seg global\" style=\"width:\(HTML.percent(Double(envelope.globalBuffers), of: scale))\" "
         out +=
-            "title=\"global buffers \(HTML.escape(MassifRenderer.formatBytes(RunReport.clamped(envelope.globalBuffers))))\"></div>"
+            "title=\"global buffers \(HTML.escape(Format.bytes(RunReport.clamped(envelope.globalBuffers))))\"></div>"
         out += "<div class=\"seg session\" style=\"width:\(HTML.percent(Double(sessions), of: scale))\" "
         out +=
-            "title=\"\(envelope.maxConnections) × \(HTML.escape(MassifRenderer.formatBytes(RunReport.clamped(envelope.perSession))))\"></div>"
+            "title=\"\(envelope.maxConnections) × \(HTML.escape(Format.bytes(RunReport.clamped(envelope.perSession))))\"></div>"
         out +=
-            "</div><div class=\"num\"><b>\(HTML.escape(MassifRenderer.formatBytes(RunReport.clamped(envelope.total))))</b></div>\n"
+            "</div><div class=\"num\"><b>\(HTML.escape(Format.bytes(RunReport.clamped(envelope.total))))</b></div>\n"
         if let peak = report.measuredPeak {
             let over = UInt64(max(peak, 0)) > envelope.total
             out += "<div>measured peak (Massif)</div><div class=\"track\"><div class=\"seg \(over ? "over" : "peak")\" "
             out += "style=\"width:\(HTML.percent(Double(peak), of: scale))\"></div></div>"
-            out += "<div class=\"num\"><b>\(HTML.escape(MassifRenderer.formatBytes(peak)))</b></div>\n"
+            out += "<div class=\"num\"><b>\(HTML.escape(Format.bytes(peak)))</b></div>\n"
         }
         if let largestMemoryUsed {
             out += "<div>largest server Memory_used</div><div class=\"track\"><div class=\"seg server\" "
             out += "style=\"width:\(HTML.percent(Double(largestMemoryUsed), of: scale))\"></div></div>"
             out +=
-                "<div class=\"num\">\(HTML.escape(MassifRenderer.formatBytes(Int(clamping: largestMemoryUsed))))</div>\n"
+                "<div class=\"num\">\(HTML.escape(Format.bytes(Int(clamping: largestMemoryUsed))))</div>\n"
         }
         out +=
             "</div>\n<div class=\"legend\"><span><i style=\"background:var(--stacks);opacity:.7\"></i>global buffers "
-        out += "\(HTML.escape(MassifRenderer.formatBytes(RunReport.clamped(envelope.globalBuffers))))</span>"
+        out += "\(HTML.escape(Format.bytes(RunReport.clamped(envelope.globalBuffers))))</span>"
         out += "<span><i style=\"background:var(--extra);opacity:.7\"></i>\(envelope.maxConnections) connections × "
         out +=
-            "\(HTML.escape(MassifRenderer.formatBytes(RunReport.clamped(envelope.perSession)))) per session</span></div>\n"
+            "\(HTML.escape(Format.bytes(RunReport.clamped(envelope.perSession)))) per session</span></div>\n"
         out += "<p>"
         if let peak = report.measuredPeak {
             let percent = Double(peak) / Double(envelope.total) * 100
-            out += "The measured peak, \(HTML.escape(MassifRenderer.formatBytes(peak)))"
+            out += "The measured peak, \(HTML.escape(Format.bytes(peak)))"
             if let source = report.measuredPeakSource { out += " at \(HTML.escape(source))" }
-            out += ", is <b>\(RunReport.oneDecimal(percent))%</b> of the envelope"
+            out += ", is <b>\(Format.decimal(percent))%</b> of the envelope"
             let oneSession = envelope.globalBuffers &+ envelope.perSession
             if oneSession > 0 {
                 let share = Double(peak) / Double(oneSession) * 100
-                out += " and \(RunReport.oneDecimal(share))% of the global buffers plus one session "
-                out += "(\(HTML.escape(MassifRenderer.formatBytes(RunReport.clamped(oneSession)))))"
+                out += " and \(Format.decimal(share))% of the global buffers plus one session "
+                out += "(\(HTML.escape(Format.bytes(RunReport.clamped(oneSession)))))"
             }
             out += ".</p>\n"
         } else {
@@ -170,7 +171,7 @@ extension HTMLPage {
             out +=
                 "<th class=\"num\" data-type=\"num\">value</th><th class=\"num\" data-type=\"num\">bytes</th></tr></thead><tbody>\n"
             for (name, value) in variables.sorted(by: { $0.key < $1.key }) {
-                let text = name == "max_connections" ? String(value) : MassifRenderer.formatBytes(Int(clamping: value))
+                let text = name == "max_connections" ? String(value) : Format.bytes(Int(clamping: value))
                 out += "<tr><td class=\"mono\">\(HTML.escape(name))</td>"
                 out += numberCell((Double(value), text)) + numberCell((Double(value), String(value))) + "</tr>\n"
             }
@@ -195,12 +196,12 @@ extension HTMLPage {
             }
             if let measured = verdict.measured {
                 out += HTML.escape(
-                    verdict.step == nil ? MassifRenderer.formatBytes(measured) : RunReport.signedBytes(measured)
+                    verdict.step == nil ? Format.bytes(measured) : Format.signedBytes(measured)
                 )
             } else {
                 out += "not measured"
             }
-            out += " (limit \(HTML.escape(MassifRenderer.formatBytes(Int(clamping: verdict.limit)))))"
+            out += " (limit \(HTML.escape(Format.bytes(Int(clamping: verdict.limit)))))"
             if let note = verdict.note { out += "; <span class=\"muted\">\(HTML.escape(note))</span>" }
             out += "</li>\n"
         }
@@ -211,11 +212,11 @@ extension HTMLPage {
             } else {
                 out += HTML.escape(leak.step)
             }
-            out += ": \(HTML.escape(RunReport.signedBytes(leak.growth))) over \(leak.rounds) rounds, growing in "
+            out += ": \(HTML.escape(Format.signedBytes(leak.growth))) over \(leak.rounds) rounds, growing in "
             out += "\(leak.growingRounds) of \(leak.rounds - 1)"
             if leak.flagged, let site = leak.sites.first {
                 out += "; grew most in <b>\(HTML.escape(RunReport.shortName(site.function)))</b> "
-                out += HTML.escape(RunReport.signedBytes(site.delta))
+                out += HTML.escape(Format.signedBytes(site.delta))
             }
             out += "</li>\n"
         }
@@ -234,11 +235,11 @@ extension HTMLPage {
         if let server = manifest.server {
             items.append(("server", "\(server.flavor) \(server.version), \(server.mode)"))
             if let valgrind = server.valgrindVersion { items.append(("valgrind", valgrind)) }
-            if let startup = server.startupSeconds { items.append(("server start", RunReport.seconds(startup))) }
+            if let startup = server.startupSeconds { items.append(("server start", Format.seconds(startup))) }
         }
         if let final = manifest.massifFinal {
             items.append(("Massif's own file", "\(final.file), \(final.snapshots) snapshots"))
-            if let peak = final.peakTotal { items.append(("its peak", MassifRenderer.formatBytes(peak))) }
+            if let peak = final.peakTotal { items.append(("its peak", Format.bytes(peak))) }
         }
         for (key, value) in items {
             out +=

@@ -1,5 +1,6 @@
 import Massif
 import RunRecord
+import TextFormat
 
 extension HTMLPage {
     /// A section per step: what it ran, its figures, the sites that grew and shrank as bars, the rounds of
@@ -46,25 +47,25 @@ extension HTMLPage {
 
     mutating func facts(_ step: StepReport, record: StepRecord?, budget: BudgetVerdict?) {
         var items: [(String, String, String)] = []
-        func bytes(_ value: Int?) -> String { value.map(MassifRenderer.formatBytes) ?? "–" }
+        func bytes(_ value: Int?) -> String { value.map(Format.bytes) ?? "–" }
         items.append(("before", HTML.escape(bytes(step.before)), ""))
         items.append(("after", HTML.escape(bytes(step.after)), ""))
         if let delta = step.delta {
-            items.append(("delta", HTML.escape(RunReport.signedBytes(delta)), HTMLPage.tone(delta)))
+            items.append(("delta", HTML.escape(Format.signedBytes(delta)), HTMLPage.tone(delta)))
         } else {
             items.append(("delta", "–", "muted"))
         }
         if let peak = step.duringPeak {
-            var text = MassifRenderer.formatBytes(peak)
+            var text = Format.bytes(peak)
             // What the step held at its height, over where it started: memory freed before the end shows here.
-            if let before = step.before { text += " (\(RunReport.signedBytes(peak - before)))" }
+            if let before = step.before { text += " (\(Format.signedBytes(peak - before)))" }
             items.append(("peak while running", HTML.escape(text), ""))
         }
-        if let duration = step.duration { items.append(("time", RunReport.seconds(duration), "")) }
+        if let duration = step.duration { items.append(("time", Format.seconds(duration), "")) }
         if let rows = record?.rows { items.append(("rows", String(rows), "")) }
         if let warnings = record?.warnings, warnings > 0 { items.append(("warnings", String(warnings), "")) }
         if let budget {
-            let limit = MassifRenderer.formatBytes(Int(clamping: budget.limit))
+            let limit = Format.bytes(Int(clamping: budget.limit))
             items.append(
                 (
                     "max_growth", (budget.passed ? "ok, ≤ " : "FAIL, > ") + HTML.escape(limit),
@@ -78,7 +79,7 @@ extension HTMLPage {
                 (
                     "server Memory_used",
                     HTML.escape(
-                        "\(MassifRenderer.formatBytes(Int(clamping: after))) (\(RunReport.signedBytes(delta)))"
+                        "\(Format.bytes(Int(clamping: after))) (\(Format.signedBytes(delta)))"
                     ), ""
                 )
             )
@@ -89,7 +90,7 @@ extension HTMLPage {
                 (
                     "PROCESSLIST.MEMORY_USED",
                     HTML.escape(
-                        "\(MassifRenderer.formatBytes(Int(clamping: after))) (\(RunReport.signedBytes(delta)))"
+                        "\(Format.bytes(Int(clamping: after))) (\(Format.signedBytes(delta)))"
                     ), ""
                 )
             )
@@ -157,7 +158,7 @@ extension HTMLPage {
             if callers.count > shown.count { out += " ← … \(callers.count - shown.count) more" }
             out += "</div>"
         }
-        out += "</div><div class=\"num \(tone)\">\(HTML.escape(RunReport.signedBytes(site.delta)))</div>"
+        out += "</div><div class=\"num \(tone)\">\(HTML.escape(Format.signedBytes(site.delta)))</div>"
         out += "<div class=\"track\"><div class=\"fill \(tone)\" "
         out += "style=\"width:\(HTML.percent(Double(abs(site.delta)), of: Double(scale)))\"></div></div>\n"
     }
@@ -167,11 +168,11 @@ extension HTMLPage {
         let rounds = manifest.snapshots(ofStep: step.label).filter { $0.phase == .after && $0.round != nil }
         out += "<h4>Leak check over \(leak.rounds) rounds</h4>\n<p>"
         out += HTMLPage.badge(leak.flagged ? "LEAK" : "ok", good: !leak.flagged)
-        out += " \(HTML.escape(RunReport.signedBytes(leak.growth))) from after round 1 to after round \(leak.rounds); "
+        out += " \(HTML.escape(Format.signedBytes(leak.growth))) from after round 1 to after round \(leak.rounds); "
         out += "grew in \(leak.growingRounds) of \(leak.rounds - 1) rounds "
-        out += "(\(RunReport.oneDecimal(leak.growingFraction * 100))%). Flagged at "
-        out += "\(HTML.escape(MassifRenderer.formatBytes(Int(clamping: manifest.budgets.leakMinGrowth)))) and "
-        out += "\(RunReport.oneDecimal(manifest.budgets.leakMinRoundsFraction * 100))% of the rounds.</p>\n"
+        out += "(\(Format.decimal(leak.growingFraction * 100))%). Flagged at "
+        out += "\(HTML.escape(Format.bytes(Int(clamping: manifest.budgets.leakMinGrowth)))) and "
+        out += "\(Format.decimal(manifest.budgets.leakMinRoundsFraction * 100))% of the rounds.</p>\n"
         if let first = rounds.first {
             // Growth since the first round, on a scale that always holds the leak threshold, so that a
             // flat step looks flat and a leak crosses the dashed line.
@@ -181,19 +182,19 @@ extension HTMLPage {
             out += "<div class=\"rounds\" role=\"img\" aria-label=\"heap growth since the first round, per round\">"
             out += "<span class=\"threshold\" style=\"bottom:\(HTML.percent(threshold, of: scale))\" "
             out +=
-                "title=\"leak threshold \(HTML.escape(MassifRenderer.formatBytes(Int(clamping: manifest.budgets.leakMinGrowth))))\">"
+                "title=\"leak threshold \(HTML.escape(Format.bytes(Int(clamping: manifest.budgets.leakMinGrowth))))\">"
             out += "</span>"
             for (position, round) in rounds.enumerated() {
                 let up = position > 0 && round.totalBytes > rounds[position - 1].totalBytes
                 out += "<div\(up ? " class=\"up\"" : "") style=\"height:\(HTML.percent(growth[position], of: scale))\" "
                 out +=
-                    "title=\"round \(round.round ?? position + 1): \(HTML.escape(MassifRenderer.formatBytes(round.totalBytes)))"
+                    "title=\"round \(round.round ?? position + 1): \(HTML.escape(Format.bytes(round.totalBytes)))"
                 out +=
-                    " (\(HTML.escape(RunReport.signedBytes(round.totalBytes - first.totalBytes))) since round 1)\"></div>"
+                    " (\(HTML.escape(Format.signedBytes(round.totalBytes - first.totalBytes))) since round 1)\"></div>"
             }
             out += "</div><p class=\"muted\">Growth since the end of round 1, per round; red: more than the round "
             out += "before; dashed: the leak threshold "
-            out += "\(HTML.escape(MassifRenderer.formatBytes(Int(clamping: manifest.budgets.leakMinGrowth)))).</p>\n"
+            out += "\(HTML.escape(Format.bytes(Int(clamping: manifest.budgets.leakMinGrowth)))).</p>\n"
         }
         if leak.flagged && !leak.sites.isEmpty {
             out += "<h4>Grew from the first round to the last</h4>\n<div class=\"sites\">\n"
@@ -236,10 +237,10 @@ extension HTMLPage {
         }
         if let bytes = step.allocatedBytes, let allocated = step.allocated {
             out += "<h4 id=\"allocated-\(step.index)\">Allocated while running: "
-            out += "\(HTML.escape(MassifRenderer.formatBytes(bytes))) in \(RunReport.count(step.allocationCalls ?? 0)) "
+            out += "\(HTML.escape(Format.bytes(bytes))) in \(Format.grouped(step.allocationCalls ?? 0)) "
             out += "allocation calls, freed or not</h4>\n"
             lensBars(allocated) {
-                MassifRenderer.formatBytes($0.bytes ?? 0)
+                Format.bytes($0.bytes ?? 0)
             } value: {
                 $0.bytes ?? 0
             }
@@ -257,7 +258,7 @@ extension HTMLPage {
         if let churn = step.churn, !churn.isEmpty {
             out += "<h4>Churn: allocation calls by call path</h4>\n"
             lensBars(churn) {
-                "\(RunReport.count($0.calls ?? 0)) calls"
+                "\(Format.grouped($0.calls ?? 0)) calls"
             } value: {
                 $0.calls ?? 0
             }
@@ -266,10 +267,10 @@ extension HTMLPage {
             out += "<h4 id=\"peak-\(step.index)\">Peak while running"
             if let growth = step.peakGrowth, let id = step.peakSnapshot {
                 out +=
-                    ": \(HTML.escape(RunReport.signedBytes(growth))) over the before snapshot at snapshot \(id)</h4>\n"
+                    ": \(HTML.escape(Format.signedBytes(growth))) over the before snapshot at snapshot \(id)</h4>\n"
                 out += "<p class=\"muted\">Sampled every \(interval) ms: a lower bound of the step's true peak.</p>\n"
                 lensBars(step.peak ?? []) {
-                    RunReport.signedBytes($0.bytes ?? 0)
+                    Format.signedBytes($0.bytes ?? 0)
                 } value: {
                     $0.bytes ?? 0
                 }

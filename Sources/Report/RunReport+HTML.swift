@@ -1,5 +1,6 @@
 import Massif
 import RunRecord
+import TextFormat
 
 /// How much `report.html` shows of each allocation tree and of each step's SQL.
 public struct HTMLOptions: Sendable, Hashable {
@@ -141,7 +142,7 @@ struct HTMLPage {
         if let description = manifest.plan.description { parts.append(HTML.escape(description)) }
         if let server = report.server { parts.append(HTML.escape(server)) }
         parts.append("started \(HTML.escape(manifest.startedAt))")
-        if let duration = manifest.durationSeconds { parts.append("ran \(RunReport.seconds(duration))") }
+        if let duration = manifest.durationSeconds { parts.append("ran \(Format.seconds(duration))") }
         out += parts.joined(separator: " · ") + "</p>\n</header>\n"
     }
 
@@ -162,11 +163,11 @@ struct HTMLPage {
         {
             out += "<div class=\"card warn\"><div class=\"k\">Grew most</div>"
             out += "<div class=\"v\"><a href=\"#step-\(biggest.index)\">\(HTML.escape(biggest.label))</a> "
-            out += "<span class=\"grew\">\(HTML.escape(RunReport.signedBytes(delta)))</span></div><div class=\"d\">"
+            out += "<span class=\"grew\">\(HTML.escape(Format.signedBytes(delta)))</span></div><div class=\"d\">"
             if let site = biggest.sites.first {
                 out += "top site <b title=\"\(HTML.escape(site.function))\">"
                 out += "\(HTML.escape(RunReport.shortName(site.function)))</b> "
-                out += "<span class=\"grew\">\(HTML.escape(RunReport.signedBytes(site.delta)))</span>"
+                out += "<span class=\"grew\">\(HTML.escape(Format.signedBytes(site.delta)))</span>"
             } else {
                 out += "no call paths: the step's snapshots are light or missing"
             }
@@ -178,13 +179,13 @@ struct HTMLPage {
 
         // Peak beside the envelope.
         out += "<div class=\"card\"><div class=\"k\">Measured peak</div><div class=\"v\">"
-        out += report.measuredPeak.map { HTML.escape(MassifRenderer.formatBytes($0)) } ?? "not measured"
+        out += report.measuredPeak.map { HTML.escape(Format.bytes($0)) } ?? "not measured"
         out += "</div><div class=\"d\">"
         if let peak = report.measuredPeak, let envelope = report.envelope, envelope.total > 0 {
             let percent = Double(peak) / Double(envelope.total) * 100
-            out += "\(RunReport.oneDecimal(percent))% of the configured envelope "
+            out += "\(Format.decimal(percent))% of the configured envelope "
             out +=
-                "<a href=\"#envelope\">\(HTML.escape(MassifRenderer.formatBytes(RunReport.clamped(envelope.total))))</a>"
+                "<a href=\"#envelope\">\(HTML.escape(Format.bytes(RunReport.clamped(envelope.total))))</a>"
             if let source = report.measuredPeakSource {
                 out += "<br><span class=\"muted\">at \(HTML.escape(source))</span>"
             }
@@ -246,8 +247,8 @@ struct HTMLPage {
         out += svg
         for line in chart.offChart {
             out += "<p class=\"muted\">Not drawn, to keep the data readable: \(HTML.escape(line.name)) "
-            out += (line.band == nil ? "" : "+") + HTML.escape(MassifRenderer.formatBytes(line.limit))
-            if line.band != nil { out += " (a line at \(HTML.escape(MassifRenderer.formatBytes(line.bytes))))" }
+            out += (line.band == nil ? "" : "+") + HTML.escape(Format.bytes(line.limit))
+            if line.band != nil { out += " (a line at \(HTML.escape(Format.bytes(line.bytes))))" }
             out += ", more than twice the largest total"
             out += line.passed ? "; kept.</p>\n" : "; exceeded.</p>\n"
         }
@@ -285,21 +286,21 @@ struct HTMLPage {
             if let connections = record?.parallelConnections { kind += " ×\(connections) connections" }
             out += "<td class=\"nowrap\">\(HTML.escape(kind))</td>"
             out += "<td>\(HTML.escape(record?.connection ?? ""))</td>"
-            out += numberCell(step.duration.map { ($0, RunReport.seconds($0)) })
-            out += numberCell(step.before.map { (Double($0), MassifRenderer.formatBytes($0)) })
-            out += numberCell(step.after.map { (Double($0), MassifRenderer.formatBytes($0)) })
+            out += numberCell(step.duration.map { ($0, Format.seconds($0)) })
+            out += numberCell(step.before.map { (Double($0), Format.bytes($0)) })
+            out += numberCell(step.after.map { (Double($0), Format.bytes($0)) })
             if let delta = step.delta {
                 let tone = Self.tone(delta)
-                out += "<td class=\"num \(tone)\" data-value=\"\(delta)\">\(HTML.escape(RunReport.signedBytes(delta)))"
+                out += "<td class=\"num \(tone)\" data-value=\"\(delta)\">\(HTML.escape(Format.signedBytes(delta)))"
                 out +=
                     "<span class=\"deltabar \(tone)\" style=\"width:\(HTML.number(Double(abs(delta)) / Double(largest) * 48))px\">"
                 out += "</span></td>"
             } else {
                 out += "<td class=\"num muted\">–</td>"
             }
-            out += numberCell(step.duringPeak.map { (Double($0), MassifRenderer.formatBytes($0)) })
+            out += numberCell(step.duringPeak.map { (Double($0), Format.bytes($0)) })
             if let budget {
-                let limit = MassifRenderer.formatBytes(Int(clamping: budget.limit))
+                let limit = Format.bytes(Int(clamping: budget.limit))
                 out += "<td class=\"nowrap\">\(Self.badge(budget.passed ? "ok" : "FAIL", good: budget.passed)) "
                 out += "<span class=\"muted\">≤ \(HTML.escape(limit))</span></td>"
             } else {

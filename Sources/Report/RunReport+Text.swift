@@ -1,5 +1,6 @@
 import Massif
 import RunRecord
+import TextFormat
 
 extension RunReport {
     /// `report.txt`: a table of steps, the growing sites of each step with their call paths, the server's
@@ -16,17 +17,19 @@ extension RunReport {
         out += "Steps (heap = heap + extra + stacks, after minus before; allocator wrappers folded)\n"
         let labelWidth = max(5, steps.map(\.label.count).max() ?? 5)
         out +=
-            pad("#", 3) + " " + pad("step", labelWidth) + "  " + pad("outcome", 14) + leftPad("time", 9)
-            + leftPad("before", 12) + leftPad("after", 12) + leftPad("delta", 12) + "  top growing site\n"
+            Format.pad("#", 3) + " " + Format.pad("step", labelWidth) + "  " + Format.pad("outcome", 14) + " "
+            + Format.leftPad("time", 8)
+            + " " + Format.leftPad("before", 11) + " " + Format.leftPad("after", 11) + " " + Format.leftPad("delta", 11)
+            + "  top growing site\n"
         for step in steps {
-            out += pad(String(step.index), 3) + " " + pad(step.label, labelWidth) + "  "
-            out += pad(step.outcome.rawValue, 14)
-            out += leftPad(step.duration.map { Self.seconds($0) } ?? "-", 9)
-            out += leftPad(step.before.map(MassifRenderer.formatBytes) ?? "-", 12)
-            out += leftPad(step.after.map(MassifRenderer.formatBytes) ?? "-", 12)
-            out += leftPad(step.delta.map(Self.signedBytes) ?? "-", 12)
+            out += Format.pad(String(step.index), 3) + " " + Format.pad(step.label, labelWidth) + "  "
+            out += Format.pad(step.outcome.rawValue, 14)
+            out += " " + Format.leftPad(step.duration.map { Format.seconds($0) } ?? "-", 8)
+            out += " " + Format.leftPad(step.before.map(Format.bytes) ?? "-", 11)
+            out += " " + Format.leftPad(step.after.map(Format.bytes) ?? "-", 11)
+            out += " " + Format.leftPad(step.delta.map(Format.signedBytes) ?? "-", 11)
             out +=
-                "  " + (step.sites.first.map { "\(Self.shortName($0.function)) \(Self.signedBytes($0.delta))" } ?? "")
+                "  " + (step.sites.first.map { "\(Self.shortName($0.function)) \(Format.signedBytes($0.delta))" } ?? "")
                 + "\n"
         }
 
@@ -36,18 +39,18 @@ extension RunReport {
             if step.rounds > 1 { out += ", \(step.rounds) rounds" }
             out += "): \(step.outcome.rawValue)"
             if let delta = step.delta {
-                out += ", heap \(Self.signedBytes(delta))" + (step.since.map { " since '\($0)'" } ?? "")
+                out += ", heap \(Format.signedBytes(delta))" + (step.since.map { " since '\($0)'" } ?? "")
             }
             out += "\n"
             if let error = step.error { out += "    error: \(error)\n" }
-            if let peak = step.duringPeak { out += "    peak while running: \(MassifRenderer.formatBytes(peak))\n" }
+            if let peak = step.duringPeak { out += "    peak while running: \(Format.bytes(peak))\n" }
             if let before = step.memoryUsedBefore, let after = step.memoryUsedAfter {
-                out += "    server Memory_used: \(MassifRenderer.formatBytes(Int(before))) -> "
-                out += "\(MassifRenderer.formatBytes(Int(after))) (\(Self.signedBytes(Int(after) - Int(before))))\n"
+                out += "    server Memory_used: \(Format.bytes(Int(before))) -> "
+                out += "\(Format.bytes(Int(after))) (\(Format.signedBytes(Int(after) - Int(before))))\n"
             }
             if let before = step.processlistBefore, let after = step.processlistAfter {
-                out += "    PROCESSLIST.MEMORY_USED: \(MassifRenderer.formatBytes(Int(before))) -> "
-                out += "\(MassifRenderer.formatBytes(Int(after))) (\(Self.signedBytes(Int(after) - Int(before))))\n"
+                out += "    PROCESSLIST.MEMORY_USED: \(Format.bytes(Int(before))) -> "
+                out += "\(Format.bytes(Int(after))) (\(Format.signedBytes(Int(after) - Int(before))))\n"
             }
             if !step.sites.isEmpty {
                 out += "    grew:\n"
@@ -62,18 +65,18 @@ extension RunReport {
 
         out += "\nMemory\n"
         if let measuredPeak {
-            out += "    measured peak:       \(MassifRenderer.formatBytes(measuredPeak))"
+            out += "    measured peak:       \(Format.bytes(measuredPeak))"
             if let measuredPeakSource { out += " (\(measuredPeakSource))" }
             out += "\n"
         }
         if let envelope {
-            out += "    configured envelope: \(MassifRenderer.formatBytes(Self.clamped(envelope.total)))"
-            out += " = global buffers \(MassifRenderer.formatBytes(Self.clamped(envelope.globalBuffers)))"
+            out += "    configured envelope: \(Format.bytes(Self.clamped(envelope.total)))"
+            out += " = global buffers \(Format.bytes(Self.clamped(envelope.globalBuffers)))"
             out +=
-                " + \(envelope.maxConnections) connections x \(MassifRenderer.formatBytes(Self.clamped(envelope.perSession)))\n"
+                " + \(envelope.maxConnections) connections x \(Format.bytes(Self.clamped(envelope.perSession)))\n"
             if let measuredPeak, envelope.total > 0 {
                 let percent = Double(measuredPeak) / Double(envelope.total) * 100
-                out += "    peak is \(Self.oneDecimal(percent))% of the envelope\n"
+                out += "    peak is \(Format.decimal(percent))% of the envelope\n"
             }
         }
 
@@ -83,18 +86,19 @@ extension RunReport {
             let name = verdict.step.map { "\(verdict.budget) of \($0)" } ?? "max_heap"
             out += "    \(verdict.passed ? "ok  " : "FAIL") \(name): "
             if verdict.budget == "max_allocations" {
-                out += verdict.measured.map { "\(Self.count($0)) calls" } ?? "not measured"
-                out += " (limit \(Self.count(Int(clamping: verdict.limit))))"
+                out += verdict.measured.map { "\(Format.grouped($0)) calls" } ?? "not measured"
+                out += " (limit \(Format.grouped(Int(clamping: verdict.limit))))"
             } else {
                 let growth = verdict.budget == "max_growth" || verdict.budget == "max_peak"
                 out += verdict.measured.map { Self.signedOrPlain($0, growth: growth) } ?? "not measured"
-                out += " (limit \(MassifRenderer.formatBytes(Int(clamping: verdict.limit))))"
+                out += " (limit \(Format.bytes(Int(clamping: verdict.limit))))"
             }
             if let note = verdict.note { out += "; \(note)" }
             out += "\n"
         }
         for leak in leaks {
-            out += "    \(leak.flagged ? "LEAK" : "ok  ") leak check of \(leak.step): \(Self.signedBytes(leak.growth))"
+            out +=
+                "    \(leak.flagged ? "LEAK" : "ok  ") leak check of \(leak.step): \(Format.signedBytes(leak.growth))"
             out += " over \(leak.rounds) rounds, growing in \(leak.growingRounds) of \(leak.rounds - 1)\n"
             if leak.flagged {
                 for site in leak.sites { out += Self.siteLines(site) }
@@ -108,22 +112,24 @@ extension RunReport {
         var out = ""
         for problem in step.lensProblems ?? [] { out += "    warning: \(problem)\n" }
         if let bytes = step.allocatedBytes {
-            out += "    allocated while running: \(MassifRenderer.formatBytes(bytes))"
-            out += " in \(count(step.allocationCalls ?? 0)) allocation calls (freed or not)\n"
+            out += "    allocated while running: \(Format.bytes(bytes))"
+            out += " in \(Format.grouped(step.allocationCalls ?? 0)) allocation calls (freed or not)\n"
             for site in step.allocated ?? [] {
-                out += lensSiteLines(site, figure: MassifRenderer.formatBytes(site.bytes ?? 0))
+                out += lensSiteLines(site, figure: Format.bytes(site.bytes ?? 0))
             }
         }
         if let churn = step.churn, !churn.isEmpty {
             out += "    churn (allocation calls):\n"
-            for site in churn.prefix(3) { out += lensSiteLines(site, figure: "\(count(site.calls ?? 0)) calls") }
+            for site in churn.prefix(3) {
+                out += lensSiteLines(site, figure: "\(Format.grouped(site.calls ?? 0)) calls")
+            }
         }
         if let interval = step.peakInterval {
             if let growth = step.peakGrowth, let snapshot = step.peakSnapshot {
                 out +=
-                    "    peak while running: \(signedBytes(growth)) over the before snapshot (snapshot \(snapshot)); "
+                    "    peak while running: \(Format.signedBytes(growth)) over the before snapshot (snapshot \(snapshot)); "
                 out += "sampled every \(interval) ms, so the true peak may be higher\n"
-                for site in step.peak ?? [] { out += lensSiteLines(site, figure: signedBytes(site.bytes ?? 0)) }
+                for site in step.peak ?? [] { out += lensSiteLines(site, figure: Format.signedBytes(site.bytes ?? 0)) }
             } else if let note = step.peakNote {
                 out += "    peak: \(note)\n"
             }
@@ -137,16 +143,16 @@ extension RunReport {
     public static func lensSummary(_ step: StepReport) -> [String] {
         var lines: [String] = []
         if let bytes = step.allocatedBytes {
-            var text = "allocated \(MassifRenderer.formatBytes(bytes)) in \(count(step.allocationCalls ?? 0)) calls"
+            var text = "allocated \(Format.bytes(bytes)) in \(Format.grouped(step.allocationCalls ?? 0)) calls"
             if let site = step.allocated?.first {
-                text += ", most in \(shortName(site.function)) \(MassifRenderer.formatBytes(site.bytes ?? 0))"
+                text += ", most in \(shortName(site.function)) \(Format.bytes(site.bytes ?? 0))"
             }
             lines.append(text)
         }
         if let growth = step.peakGrowth, let interval = step.peakInterval {
-            var text = "peak \(signedBytes(growth)) (sampled every \(interval) ms)"
+            var text = "peak \(Format.signedBytes(growth)) (sampled every \(interval) ms)"
             if let site = step.peak?.first {
-                text += ", most in \(shortName(site.function)) \(signedBytes(site.bytes ?? 0))"
+                text += ", most in \(shortName(site.function)) \(Format.signedBytes(site.bytes ?? 0))"
             }
             lines.append(text)
         } else if let note = step.peakNote {
@@ -158,7 +164,7 @@ extension RunReport {
     }
 
     static func lensSiteLines(_ site: LensSite, figure: String) -> String {
-        var line = "      " + leftPad(figure, 14) + "  " + site.function
+        var line = "      " + Format.leftPad(figure, 14) + "  " + site.function
         if let variables = site.variables, !variables.isEmpty {
             line += "  [" + variables.joined(separator: ", ") + "]"
         }
@@ -167,17 +173,6 @@ extension RunReport {
         let callers = site.path.dropFirst(named + 1).prefix(6).map(shortName)
         if !callers.isEmpty { line += "                        <- " + callers.joined(separator: " <- ") + "\n" }
         return line
-    }
-
-    /// A count with thousands separators: `1,234,567`.
-    static func count(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (position, digit) in digits.enumerated() {
-            if position > 0 && (digits.count - position) % 3 == 0 { out += "," }
-            out.append(digit)
-        }
-        return (value < 0 ? "-" : "") + out
     }
 
     /// A C++ signature without its parameter list when it is long (`open_table_from_share(...)`), for
@@ -192,7 +187,7 @@ extension RunReport {
     /// A site and its callers: the named function, then up to six callers, long C++ signatures
     /// shortened (report.json keeps them whole).
     static func siteLines(_ site: Site) -> String {
-        var line = "      " + leftPad(signedBytes(site.delta), 12) + "  " + site.function + "\n"
+        var line = "       " + Format.leftPad(Format.signedBytes(site.delta), 11) + "  " + site.function + "\n"
         let named = site.path.firstIndex(of: site.function) ?? 0
         let callers = site.path.dropFirst(named + 1).prefix(6).map(shortName)
         if !callers.isEmpty {
@@ -201,33 +196,9 @@ extension RunReport {
         return line
     }
 
-    static func signedBytes(_ value: Int) -> String {
-        value > 0 ? "+" + MassifRenderer.formatBytes(value) : MassifRenderer.formatBytes(value)
-    }
-
     static func signedOrPlain(_ value: Int, growth: Bool) -> String {
-        growth ? signedBytes(value) : MassifRenderer.formatBytes(value)
+        growth ? Format.signedBytes(value) : Format.bytes(value)
     }
 
     static func clamped(_ value: UInt64) -> Int { Int(clamping: value) }
-
-    static func seconds(_ value: Double) -> String { oneDecimal(value, digits: 2) + "s" }
-
-    static func oneDecimal(_ value: Double, digits: Int = 1) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let scaled = Int((value * scale).rounded())
-        let whole = scaled / Int(scale)
-        var fraction = String(abs(scaled % Int(scale)))
-        while fraction.count < digits { fraction = "0" + fraction }
-        return (value < 0 && whole == 0 ? "-" : "") + "\(whole).\(fraction)"
-    }
-}
-
-func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-}
-
-func leftPad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
 }

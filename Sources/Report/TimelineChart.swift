@@ -1,5 +1,6 @@
 import Massif
 import RunRecord
+import TextFormat
 
 /// The heap timeline of a run as inline SVG: every snapshot in the order taken (light `during` ones
 /// included), heap, extra and stacks stacked, a shaded and labelled band per step, budgets as dashed lines
@@ -169,7 +170,7 @@ struct TimelineChart: Sendable {
             let x1 = x(band.last) + slot / 2
             let shade = band.alarming ? "band-alarm" : (number % 2 == 0 ? "band-a" : "band-b")
             let title = HTML.escape(
-                "[\(band.stepIndex)] \(band.label)" + (band.delta.map { ": " + RunReport.signedBytes($0) } ?? "")
+                "[\(band.stepIndex)] \(band.label)" + (band.delta.map { ": " + Format.signedBytes($0) } ?? "")
             )
             svg += "<a href=\"#step-\(band.stepIndex)\" class=\"band\" data-step=\"\(band.stepIndex)\">"
             svg += "<rect class=\"\(shade)\" x=\"\(n(x0))\" y=\"\(n(Self.top))\" width=\"\(n(x1 - x0))\" "
@@ -181,7 +182,7 @@ struct TimelineChart: Sendable {
                 svg += "<text class=\"band-label\" x=\"\(n(x0 + 3))\" y=\"\(n(Self.top - 18))\">"
                 svg += "\(HTML.escape(text))<title>\(title)</title></text>"
             }
-            if let delta = band.delta, let text = Self.fit(RunReport.signedBytes(delta), room: room, fallback: nil) {
+            if let delta = band.delta, let text = Self.fit(Format.signedBytes(delta), room: room, fallback: nil) {
                 let tone = delta > 0 ? "grew" : (delta < 0 ? "shrank" : "flat")
                 svg += "<text class=\"band-delta \(tone)\" x=\"\(n(x0 + 3))\" y=\"\(n(Self.top - 5))\">"
                 svg += "\(HTML.escape(text))</text>"
@@ -236,11 +237,11 @@ struct TimelineChart: Sendable {
                 x1 = x(bands[index].last) + slot / 2
             }
             let title = HTML.escape(
-                "\(line.name): \(MassifRenderer.formatBytes(line.bytes))\(line.passed ? " (kept)" : " (exceeded)")"
+                "\(line.name): \(Format.bytes(line.bytes))\(line.passed ? " (kept)" : " (exceeded)")"
             )
             svg += "<g class=\"budget \(line.passed ? "kept" : "broken")\"><line x1=\"\(n(x0))\" x2=\"\(n(x1))\" "
             svg += "y1=\"\(n(ly))\" y2=\"\(n(ly))\"><title>\(title)</title></line>"
-            let label = line.band == nil ? "\(line.name) \(MassifRenderer.formatBytes(line.bytes))" : "max_growth"
+            let label = line.band == nil ? "\(line.name) \(Format.bytes(line.bytes))" : "max_growth"
             // A line across the chart is named at its left end, clear of the peak label; a step's at its right.
             if let text = Self.fit(label, room: x1 - x0 - 6, fallback: nil) {
                 let (textX, anchor) = line.band == nil ? (x0 + 4, "start") : (x1 - 3, "end")
@@ -256,10 +257,10 @@ struct TimelineChart: Sendable {
         for (position, point) in points.enumerated() {
             if point.light && lightCount > Self.lightMarkerLimit && position != peakPosition { continue }
             let title = HTML.escape(
-                "#\(point.id) \(point.label) at \(RunReport.seconds(point.time)): "
-                    + "total \(MassifRenderer.formatBytes(point.total)) (heap \(MassifRenderer.formatBytes(point.heap)), "
-                    + "extra \(MassifRenderer.formatBytes(point.extra)), "
-                    + "stacks \(MassifRenderer.formatBytes(point.stacks)))" + (point.light ? ", light" : "")
+                "#\(point.id) \(point.label) at \(Format.seconds(point.time)): "
+                    + "total \(Format.bytes(point.total)) (heap \(Format.bytes(point.heap)), "
+                    + "extra \(Format.bytes(point.extra)), "
+                    + "stacks \(Format.bytes(point.stacks)))" + (point.light ? ", light" : "")
             )
             let circle =
                 "<circle class=\"marker \(point.light ? "light" : "detailed")\" cx=\"\(n(x(position)))\" "
@@ -276,7 +277,7 @@ struct TimelineChart: Sendable {
         let peakX = x(peakPosition)
         let anchor = peakX > Self.width - 160 ? "end" : (peakX < Self.left + 80 ? "start" : "middle")
         svg += "<text class=\"peak-label\" x=\"\(n(peakX))\" y=\"\(n(max(Self.top + 12, y(Double(peak.total)) - 9)))\" "
-        svg += "text-anchor=\"\(anchor)\">peak \(HTML.escape(MassifRenderer.formatBytes(peak.total)))</text>\n"
+        svg += "text-anchor=\"\(anchor)\">peak \(HTML.escape(Format.bytes(peak.total)))</text>\n"
 
         // Time under the band edges, where there is room.
         let axisY = Self.top + plotHeight
@@ -287,7 +288,7 @@ struct TimelineChart: Sendable {
         if bands.isEmpty { timeMarks = [(0, x(0))] }
         for (position, mark) in timeMarks where mark - lastLabel >= 56 {
             svg += "<text class=\"axis\" x=\"\(n(mark + 2))\" y=\"\(n(axisY + 15))\">"
-            svg += "\(RunReport.seconds(points[position].time))</text>"
+            svg += "\(Format.seconds(points[position].time))</text>"
             lastLabel = mark
         }
         svg += "\n<text class=\"axis caption\" x=\"\(n(Self.left))\" y=\"\(n(Self.height - 6))\">"

@@ -1,4 +1,5 @@
 import Massif
+import TextFormat
 
 /// A call path of a transient-memory lens: the first real caller (allocator wrappers folded), its callers,
 /// and the lens's figure for it. The same shape as ``Site``; which figure is set depends on the lens
@@ -62,17 +63,17 @@ public struct SizingFinding: Sendable, Hashable, Codable {
     public var sentence: String {
         let amount =
             lens == "peak"
-            ? "peak +\(MassifRenderer.formatBytes(bytes))" : "allocated \(MassifRenderer.formatBytes(bytes))"
+            ? "peak +\(Format.bytes(bytes))" : "allocated \(Format.bytes(bytes))"
         var text = "\(amount) in \(function)"
         if let variable = variables.first {
             text += " (\(variable)"
-            if let value { text += " = \(MassifRenderer.formatBytes(Int(clamping: value)))" }
+            if let value { text += " = \(Format.bytes(Int(clamping: value)))" }
             text += ")"
         }
         if let maxConnections, let worstCase {
             let verb = lens == "peak" ? "hold" : "allocate"
             text += "; at max_connections = \(maxConnections) this statement could \(verb) "
-            text += MassifRenderer.formatBytes(Int(clamping: worstCase))
+            text += Format.bytes(Int(clamping: worstCase))
         }
         return text
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import RunRecord
 
@@ -116,7 +117,7 @@ struct RunDirectory: Sendable {
             guard let handle = FileHandle(forReadingAtPath: absolute(file)) else { continue }
             var hasher = SHA256()
             while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                hasher.update(chunk)
+                hasher.update(data: chunk)
             }
             try? handle.close()
             entries.append((file, hasher.hexDigest()))

@@ -4,6 +4,7 @@ import Foundation
 import Massif
 import MySQLServer
 import Plan
+import TextFormat
 
 /// `snapctl bundle pack|verify`: a run as one file to share, and the check that it arrived intact.
 struct BundleCommand: ParsableCommand {
@@ -64,7 +65,7 @@ struct BundlePackCommand: ParsableCommand {
         let elapsed = ContinuousClock.now - started
         print(
             "packed \(runDirectory) as \(result.top)/: \(result.fileCount) files, "
-                + "\(MassifRenderer.formatBytes(result.size)) in \(SessionPrinter.seconds(elapsed.seconds))"
+                + "\(Format.bytes(result.size)) in \(Format.seconds(elapsed.seconds))"
         )
         for finding in result.findings { print("redacted \(finding)") }
         var redacted: [String] = []
@@ -145,7 +146,7 @@ struct BundleVerifyCommand: ParsableCommand {
             throw ExitStatus.usage
         }
         let verification = BundleVerifier.verify(contents)
-        let elapsed = SessionPrinter.seconds((ContinuousClock.now - started).seconds)
+        let elapsed = Format.seconds((ContinuousClock.now - started).seconds)
         guard verification.isValid else {
             for problem in verification.problems { printError("\(bundle): \(problem)") }
             let count = verification.problems.count

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MySQLServer
 import RunRecord
+import TextFormat
 import Valgrind
 
 #if canImport(Glibc)
@@ -50,8 +51,8 @@ struct DoctorCommand: AsyncParsableCommand {
         let width = (checks.map(\.name.count).max() ?? 0) + 2
         var lines: [String] = []
         for check in checks {
-            let name = check.name.padding(toLength: width, withPad: " ", startingAt: 0)
-            let status = check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
+            let name = Format.pad(check.name, width)
+            let status = Format.pad(check.status.rawValue, 5)
             let shown: String
             switch check.status {
             case .pass: shown = Colour.paint(status, .green, colour)
@@ -60,7 +61,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             lines.append("\(shown) \(name)\(check.detail)")
             if let fix = check.fix, check.status != .pass {
-                lines.append(String(repeating: " ", count: 6 + width) + "fix: " + fix)
+                lines.append(Format.pad("", 6 + width) + "fix: " + fix)
             }
         }
         let failed = checks.filter { $0.status == .fail }.count

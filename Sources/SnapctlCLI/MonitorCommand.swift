@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextFormat
 import Valgrind
 
 /// `snapctl monitor`: monitor commands over snapctl's own GDB remote client, like standalone vgdb but
@@ -77,7 +78,7 @@ struct MonitorCommand: AsyncParsableCommand {
                         let elapsed = ContinuousClock.now - started
                         let ms =
                             Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-                        printError("timing \(String(format: "%.3f", ms)) ms \(command)")
+                        printError("timing \(Format.decimal(ms, digits: 3)) ms \(command)")
                     }
                     print(output, terminator: "")
                 } catch {

@@ -3,9 +3,11 @@ import Foundation
 import Massif
 import MySQLServer
 import Plan
+import REPL
 import Report
 import RunRecord
 import Session
+import TextFormat
 
 /// `snapctl session PLAN`: runs a plan under Massif and answers which step grew the heap, by how much
 /// and in which code.
@@ -178,31 +180,17 @@ final class SessionPrinter: Sendable {
             guard interactive else { return }
             let frames = ["|", "/", "-", "\\"]
             let tenths = Int(elapsed.components.seconds * 10 + elapsed.components.attoseconds / 100_000_000_000_000_000)
-            let seconds = String(format: "%.1f", Double(tenths) / 10)
+            let seconds = Format.decimal(Double(tenths) / 10, digits: 1)
             let log = (lastLogLine ?? "").suffix(70)
             raw("\r\u{1B}[K\(frames[(tenths / 2) % frames.count]) starting server \(seconds) s  \(log)")
         case .launch: return
         case .serverReady(let pid, let version, let seconds):
-            line("server \(version) ready (pid \(pid), \(Self.seconds(seconds)))")
+            line("server \(version) ready (pid \(pid), \(Format.seconds(seconds)))")
         case .stepStarted(let index, let count, let label):
             if interactive { raw("[\(index)/\(count)] \(label) running...") }
         case .snapshot: return
         case .stepFinished(let record, let before, let after, let peak, let top):
-            var text = Self.pad("[\(record.index)] \(record.label)", 24) + " " + Self.pad(record.outcome.rawValue, 14)
-            text += Self.leftPad(record.duration.map(Self.seconds) ?? "-", 8)
-            text +=
-                "  " + (before.map(MassifRenderer.formatBytes) ?? "-") + " -> "
-                + (after.map(MassifRenderer.formatBytes) ?? "-")
-            if let before, let after {
-                let delta = after - before
-                text += "  " + (delta > 0 ? "+" : "") + MassifRenderer.formatBytes(delta)
-            }
-            if let top {
-                text +=
-                    "  " + RunReport.shortName(top.function) + " " + (top.delta > 0 ? "+" : "")
-                    + MassifRenderer.formatBytes(top.delta)
-            }
-            if let peak { text += "  (peak \(MassifRenderer.formatBytes(peak)) while running)" }
+            var text = ReplFormat.stepLine(record, before: before, after: after, peak: peak, topSite: top)
             if let error = record.error, !record.outcome.isSuccess || error.expected {
                 text += "\n      " + (error.code.map { "error \($0): " } ?? "") + error.message
             }
@@ -294,19 +282,5 @@ final class SessionPrinter: Sendable {
         // On a terminal, clear a "running" line first.
         let bytes = Array(((interactive ? "\r\u{1B}[K" : "") + text + "\n").utf8)
         bytes.withUnsafeBufferPointer { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
-    }
-
-    static func seconds(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
-        let fraction = String(hundredths % 100)
-        return "\(hundredths / 100).\(fraction.count < 2 ? "0" + fraction : fraction)s"
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-    }
-
-    static func leftPad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 }

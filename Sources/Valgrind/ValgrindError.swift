@@ -1,4 +1,5 @@
 import GDBRemote
+import TextFormat
 
 /// Everything that can go wrong while talking to a process under Valgrind, with what to do about it.
 public enum ValgrindError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -50,7 +51,7 @@ public enum ValgrindError: Error, Hashable, Sendable, CustomStringConvertible {
         case .vgdbFailed(let pid, let prefix, let stderr):
             return "vgdb could not connect to pid \(pid) under prefix \(prefix): \(Self.tail(stderr))"
         case .timedOut(let pid, let prefix, let phase, let seconds, let stderr):
-            var text = "no \(phase.rawValue) from pid \(pid) within \(Self.seconds(seconds)) (prefix \(prefix))"
+            var text = "no \(phase.rawValue) from pid \(pid) within \(Format.limitSeconds(seconds)) (prefix \(prefix))"
             if phase == .stopReply || phase == .handshake {
                 text +=
                     ": the process is idle and vgdb could not wake it. Likely cause: ptrace is refused "
@@ -86,17 +87,6 @@ public enum ValgrindError: Error, Hashable, Sendable, CustomStringConvertible {
         var seen: [Substring] = []
         for line in all.suffix(lines * 4) where seen.last != line { seen.append(line) }
         return seen.suffix(lines).joined(separator: " | ")
-    }
-
-    static func seconds(_ value: Double) -> String {
-        value < 1 ? "\(Int(value * 1000)) ms" : "\(value.formatted2) s"
-    }
-}
-
-extension Double {
-    fileprivate var formatted2: String {
-        let rounded = (self * 100).rounded() / 100
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -22,10 +23,10 @@ import Testing
         try FileManager.default.createDirectory(atPath: scratch.path + "/t/top/d", withIntermediateDirectories: true)
         try scratch.write("t/top/d/" + String(repeating: "n", count: 130), "x\n")
         #expect(
-            try Tools.run(
+            try Programs.run(
                 "/bin/tar",
                 ["--format=gnu", "-cf", scratch.path + "/g.tar", "-C", scratch.path + "/t", "top"]
-            ) == 0
+            ).status == 0
         )
         let gnu = [UInt8](try #require(FileManager.default.contents(atPath: scratch.path + "/g.tar")))
         return [ours, gnu]

@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import RunRecord
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -47,7 +49,7 @@ struct BundleIntegrationTests {
         #expect(run.pack.stdout.contains("redacted: "))
         #expect(run.pack.stdout.contains("SNAPCTL_TEST_SECRET"))
 
-        let listing = try Tools.capture("/bin/tar", ["-tzf", run.bundle])
+        let listing = try Programs.run("/bin/tar", ["-tzf", run.bundle])
         #expect(listing.status == 0)
         let tops = Set(
             listing.stdout.split(separator: "\n").map { $0.split(separator: "/").first.map(String.init) ?? "" }
@@ -66,7 +68,7 @@ struct BundleIntegrationTests {
         let scratch = try Scratch("unpacked")
         defer { scratch.cleanup() }
         let root = try BundleExtractor.extract(archive, into: scratch.path)
-        let sums = try Tools.capture("/bin/sh", ["-c", "cd \(root) && sha256sum -c --quiet SHA256SUMS"])
+        let sums = try Programs.run("/bin/sh", ["-c", "cd \(root) && sha256sum -c --quiet SHA256SUMS"])
         #expect(sums.status == 0, "\(sums.stdout)\(sums.stderr)")
 
         let readme = Self.text(archive.files["README.txt"])
@@ -118,7 +120,7 @@ struct BundleIntegrationTests {
     @Test("verify: ok for the file and for its unpacked folder, with the count")
     func verifyGood() async throws {
         let run = try await Self.fixture()
-        let result = try Tools.snapctl(["bundle", "verify", run.bundle])
+        let result = try Programs.snapctl(["bundle", "verify", run.bundle])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("ok: \(run.bundle): "))
         #expect(result.stdout.contains("files match SHA256SUMS (plan 'bundle-fixture', snapctl.run/1)"))
@@ -129,15 +131,15 @@ struct BundleIntegrationTests {
             try BundleArchive.read(gzip: try BundleSource.readFile(run.bundle)),
             into: scratch.path
         )
-        #expect(try Tools.snapctl(["bundle", "verify", root]).status == 0)
+        #expect(try Programs.snapctl(["bundle", "verify", root]).status == 0)
         // A run directory is not a bundle: it lacks README.txt and env.json, and says what to do.
-        let plain = try Tools.snapctl(["bundle", "verify", run.runDirectory])
+        let plain = try Programs.snapctl(["bundle", "verify", run.runDirectory])
         #expect(plain.status == 1)
         #expect(plain.stderr.contains("README.txt: missing; every bundle has one (is this a run directory? pack it"))
         #expect(plain.stderr.contains("env.json: missing; every bundle has one"))
         // A file changed in the folder is named.
         try Data("changed\n".utf8).write(to: URL(fileURLWithPath: root + "/report.txt"))
-        let changed = try Tools.snapctl(["bundle", "verify", root])
+        let changed = try Programs.snapctl(["bundle", "verify", root])
         #expect(changed.status == 1)
         #expect(changed.stderr.contains("\(root): report.txt: checksum mismatch"))
     }
@@ -157,7 +159,7 @@ struct BundleIntegrationTests {
             files["logs/server.err"] = nil
             files["logs/extra.txt"] = Array("planted\n".utf8)
         }
-        let result = try Tools.snapctl(["bundle", "verify", bad])
+        let result = try Programs.snapctl(["bundle", "verify", bad])
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(bad): \(snapshot): checksum mismatch"))
         #expect(result.stderr.contains("\(bad): logs/server.err: missing (listed in SHA256SUMS)"))
@@ -172,13 +174,13 @@ struct BundleIntegrationTests {
         defer { scratch.cleanup() }
         let bytes = try BundleSource.readFile(run.bundle)
         let cut = try scratch.write("cut.tar.gz", bytes: Array(bytes.prefix(bytes.count / 2)))
-        let result = try Tools.snapctl(["bundle", "verify", cut])
+        let result = try Programs.snapctl(["bundle", "verify", cut])
         #expect(result.status == 1)
         #expect(result.stderr.contains("snapctl: \(cut): truncated: the gzip stream ends at byte "))
         #expect(result.stderr.contains("copy or download it again"))
         // Not gzip at all.
         let text = try scratch.write("plain.tar.gz", "just text")
-        let plain = try Tools.snapctl(["bundle", "verify", text])
+        let plain = try Programs.snapctl(["bundle", "verify", text])
         #expect(plain.status == 1)
         #expect(plain.stderr.contains("not a gzip file (it starts with 6a 75 73 74"))
     }
@@ -198,10 +200,10 @@ struct BundleIntegrationTests {
         }
         let message =
             "this bundle was written by a newer snapctl (schema snapctl.run/2; this snapctl reads snapctl.run/1): upgrade snapctl"
-        let verify = try Tools.snapctl(["bundle", "verify", newer])
+        let verify = try Programs.snapctl(["bundle", "verify", newer])
         #expect(verify.status == 1)
         #expect(verify.stderr.contains(message))
-        let replay = try Tools.snapctl(["replay", newer, "--out", scratch.path + "/r"])
+        let replay = try Programs.snapctl(["replay", newer, "--out", scratch.path + "/r"])
         #expect(replay.status == 1)
         #expect(replay.stderr.contains(message))
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/r"), "nothing started")
@@ -211,8 +213,8 @@ struct BundleIntegrationTests {
     func replayReproduces() async throws {
         let run = try await Self.fixture()
         let out = run.scratch + "/replay-ok"
-        let result = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(["replay", run.bundle, "--out", out, "--allow-shell"], environment: run.environment)
+        let result = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.snapctl(["replay", run.bundle, "--out", out, "--allow-shell"], environment: run.environment)
         }
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -254,8 +256,11 @@ struct BundleIntegrationTests {
             into: scratch.path
         )
         let out = scratch.path + "/replay"
-        let result = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(["replay", root, "--out", out, "--quiet", "--allow-shell"], environment: run.environment)
+        let result = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.snapctl(
+                ["replay", root, "--out", out, "--quiet", "--allow-shell"],
+                environment: run.environment
+            )
         }
         #expect(result.status == 3, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("not reproduced: step 'fill' grew +"))
@@ -282,7 +287,7 @@ struct BundleIntegrationTests {
                 plan.replacingOccurrences(of: "server:\n", with: "server:\n  binary: mariadbd-snapctl-missing\n").utf8
             )
         }
-        let result = try Tools.snapctl(
+        let result = try Programs.snapctl(
             ["replay", edited, "--out", scratch.path + "/r", "--allow-shell"],
             environment: run.environment
         )
@@ -305,13 +310,16 @@ struct BundleIntegrationTests {
                 plan.replacingOccurrences(of: "server:\n", with: "server:\n  env: {LD_PRELOAD: /tmp/evil.so}\n").utf8
             )
         }
-        let result = try Tools.snapctl(["replay", edited, "--out", scratch.path + "/r"], environment: run.environment)
+        let result = try Programs.snapctl(
+            ["replay", edited, "--out", scratch.path + "/r"],
+            environment: run.environment
+        )
         #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stderr.contains("its plan sets server.env (LD_PRELOAD)"), "\(result.stderr)")
         #expect(result.stderr.contains("--allow-env"))
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/r/manifest.json"), "nothing may run")
         // Accepted (with the fixture's shell step allowed too), the preload is checked like any other: this one does not exist, so the server never starts.
-        let allowed = try Tools.snapctl(
+        let allowed = try Programs.snapctl(
             ["replay", edited, "--allow-env", "--allow-shell", "--out", scratch.path + "/r2"],
             environment: run.environment
         )
@@ -328,7 +336,7 @@ struct BundleIntegrationTests {
         let scratch = try Scratch("literals")
         defer { scratch.cleanup() }
         let redacted = scratch.path + "/redacted.tar.gz"
-        let pack = try Tools.snapctl(
+        let pack = try Programs.snapctl(
             ["bundle", "pack", run.runDirectory, "-o", redacted, "--redact-literals"],
             environment: run.environment
         )
@@ -341,10 +349,10 @@ struct BundleIntegrationTests {
             #expect(!text.contains("REPEAT('x', 200)"), "\(path)")
         }
         #expect(Self.text(archive.files["plan.yaml"]).contains("WHERE v = ?"))
-        let verify = try Tools.snapctl(["bundle", "verify", redacted])
+        let verify = try Programs.snapctl(["bundle", "verify", redacted])
         #expect(verify.status == 0)
         #expect(verify.stdout.contains("not replayable: literals redacted"))
-        let replay = try Tools.snapctl(["replay", redacted, "--out", scratch.path + "/r"])
+        let replay = try Programs.snapctl(["replay", redacted, "--out", scratch.path + "/r"])
         #expect(replay.status == 1)
         #expect(replay.stderr.contains("was packed with --redact-literals"))
         #expect(replay.stderr.contains("cannot be replayed"))
@@ -360,7 +368,7 @@ struct BundleIntegrationTests {
         var entries = archive.members.map(\.entry)
         entries.insert(.file("run/../escaped.txt", Array("gotcha".utf8)), at: 3)
         let crafted = try scratch.write("crafted.tar.gz", bytes: Gzip.compress(TarWriter.archive(entries)))
-        let result = try Tools.snapctl(["replay", crafted, "--out", scratch.path + "/r"])
+        let result = try Programs.snapctl(["replay", crafted, "--out", scratch.path + "/r"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("refusing entry 'run/../escaped.txt'"))
         #expect(result.stderr.contains("contains '..'"))
@@ -370,7 +378,7 @@ struct BundleIntegrationTests {
 
         let tampered = scratch.path + "/tampered.tar.gz"
         try Self.rewrite(run.bundle, to: tampered, rechecksum: false) { files in files["plan.yaml"]?.append(10) }
-        let refused = try Tools.snapctl(["replay", tampered, "--out", scratch.path + "/r"])
+        let refused = try Programs.snapctl(["replay", tampered, "--out", scratch.path + "/r"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("plan.yaml: checksum mismatch"))
     }
@@ -378,7 +386,7 @@ struct BundleIntegrationTests {
     @Test("replay into a directory that holds a run already refuses, with exit 1 and the session's advice")
     func replayIntoARun() async throws {
         let run = try await Self.fixture()
-        let result = try Tools.snapctl(["replay", run.bundle, "--out", run.runDirectory, "--allow-shell"])
+        let result = try Programs.snapctl(["replay", run.bundle, "--out", run.runDirectory, "--allow-shell"])
         #expect(result.status == 1)
         #expect(
             result.stderr.contains(
@@ -395,7 +403,7 @@ struct BundleIntegrationTests {
         defer { scratch.cleanup() }
         // The plan as it is in the bundle, with its sql_file beside it as the session had it.
         let planFile = run.scratch + "/plan.yaml"
-        let exported = try Tools.snapctl(["export", "mtr", planFile, "-o", scratch.path + "/bug.test"])
+        let exported = try Programs.snapctl(["export", "mtr", planFile, "-o", scratch.path + "/bug.test"])
         #expect(exported.status == 0, "\(exported.stderr)")
         let test = try String(contentsOfFile: scratch.path + "/bug.test", encoding: .utf8)
         #expect(test.contains(Self.fillStatement + ";"))
@@ -411,8 +419,8 @@ struct BundleIntegrationTests {
         withSocket["SNAPCTL_SOCKET"] = server.socket
         let environment = withSocket
         let arguments = ["--user=root", "--socket=\(server.socket)", "--tmpdir=\(scratch.path)"]
-        let passed = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.capture(
+        let passed = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.run(
                 "/usr/bin/mariadb-test",
                 arguments + ["--test-file=\(scratch.path)/bug.test"],
                 environment: environment,
@@ -424,13 +432,13 @@ struct BundleIntegrationTests {
         #expect(passed.stdout.contains("# [5] missing (sql)"))
         // The same server, the database dropped: the test with the wrong error number fails where it should.
         #expect(
-            try Tools.run(
+            try Programs.run(
                 "/usr/bin/mariadb",
                 ["--socket=\(server.socket)", "-uroot", "-e", "DROP DATABASE app; DROP USER app@localhost"]
-            ) == 0
+            ).status == 0
         )
-        let failed = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.capture(
+        let failed = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.run(
                 "/usr/bin/mariadb-test",
                 arguments + ["--test-file=\(scratch.path)/wrong.test"],
                 environment: environment,
@@ -451,7 +459,7 @@ struct PlainServer {
     static func start(in scratch: String) throws -> PlainServer {
         let directory = scratch + "/server"
         try FileManager.default.createDirectory(atPath: directory + "/tmp", withIntermediateDirectories: true)
-        let install = try Tools.capture(
+        let install = try Programs.run(
             "/usr/bin/mariadb-install-db",
             [
                 "--no-defaults", "--datadir=\(directory)/data", "--user=root",
@@ -475,7 +483,9 @@ struct PlainServer {
         try process.run()
         let server = PlainServer(directory: directory, socket: socket, pid: process.processIdentifier)
         for _ in 0..<300 {
-            if try Tools.run("/usr/bin/mariadb-admin", ["--socket=\(socket)", "-uroot", "ping"]) == 0 { return server }
+            if try Programs.run("/usr/bin/mariadb-admin", ["--socket=\(socket)", "-uroot", "ping"]).status == 0 {
+                return server
+            }
             guard process.isRunning else { break }
             usleep(100_000)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import RunRecord
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -28,13 +29,13 @@ extension BundleIntegrationTests {
         try Self.editedPlan(run, to: edited) { plan in
             plan.replacingOccurrences(of: "steps:\n", with: "steps:\n  - label: own\n    shell: touch \(marker)\n")
         }
-        let verify = try Tools.snapctl(["bundle", "verify", edited])
+        let verify = try Programs.snapctl(["bundle", "verify", edited])
         #expect(verify.status == 0, "checksums were recomputed: \(verify.stderr)")
         #expect(verify.stdout.contains("not who packed it"))
 
         let out = scratch.path + "/r"
-        let refused = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(["replay", edited, "--out", out], environment: run.environment)
+        let refused = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.snapctl(["replay", edited, "--out", out], environment: run.environment)
         }
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("step 1 'own': shell command: touch \(marker)"), "disclosed: \(refused.stdout)")
@@ -63,7 +64,7 @@ extension BundleIntegrationTests {
                 with: "[--max-heap-table-size=64M, --skip-networking=0, --bind-address=0.0.0.0, --port=3306]"
             )
         }
-        let refused = try Tools.snapctl(["replay", edited, "--out", scratch.path + "/r", "--allow-shell"])
+        let refused = try Programs.snapctl(["replay", edited, "--out", scratch.path + "/r", "--allow-shell"])
         #expect(refused.status == 1)
         for name in ["networking", "bind-address", "port"] {
             #expect(refused.stderr.contains("pass --allow-server-option \(name)"), "\(refused.stderr)")
@@ -75,7 +76,7 @@ extension BundleIntegrationTests {
         try Self.editedPlan(run, to: outside) {
             $0.replacingOccurrences(of: "sql_file: fill.sql", with: "sql_file: /etc/passwd")
         }
-        let confined = try Tools.snapctl(["replay", outside, "--out", scratch.path + "/r2", "--allow-shell"])
+        let confined = try Programs.snapctl(["replay", outside, "--out", scratch.path + "/r2", "--allow-shell"])
         #expect(confined.status == 1)
         #expect(confined.stderr.contains("sql_file '/etc/passwd', outside the bundle"))
         #expect(!confined.stdout.contains("root:x:0:0"))
@@ -98,7 +99,7 @@ extension BundleIntegrationTests {
         environment["SHELL"] = "/bin/bash"
         environment["CI_PIPELINE_ID"] = figure
         let bundle = scratch.path + "/ci.tar.gz"
-        let pack = try Tools.snapctl(["bundle", "pack", run.runDirectory, "-o", bundle], environment: environment)
+        let pack = try Programs.snapctl(["bundle", "pack", run.runDirectory, "-o", bundle], environment: environment)
         #expect(pack.status == 0, "\(pack.stderr)")
         #expect(
             pack.stdout.contains("redacted logs/step-0003-account.log:1: value of $SNAPCTL_TEST_SECRET"),
@@ -107,7 +108,7 @@ extension BundleIntegrationTests {
         #expect(!pack.stdout.contains("CI_PIPELINE_ID") && !pack.stdout.contains("$SHELL"))
         var info = stat()
         #expect(stat(bundle, &info) == 0 && info.st_mode & 0o777 == 0o600, "the bundle is private")
-        let verify = try Tools.snapctl(["bundle", "verify", bundle])
+        let verify = try Programs.snapctl(["bundle", "verify", bundle])
         #expect(verify.status == 0, "\(verify.stderr)")
         let packed = try BundleArchive.read(gzip: try BundleSource.readFile(bundle))
         #expect(Self.text(packed.files["plan.yaml"]).contains("shell: >-"))
@@ -128,8 +129,8 @@ extension BundleIntegrationTests {
             )
         }
         let out = scratch.path + "/replay"
-        let replay = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(
+        let replay = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.snapctl(
                 ["replay", edited, "--out", out, "--allow-shell", "--allow-server-option", "port", "--quiet"],
                 environment: run.environment
             )
@@ -155,10 +156,12 @@ extension BundleIntegrationTests {
     func bombRefused() throws {
         let run = try BundleTrustSupport.bomb()
         defer { try? FileManager.default.removeItem(atPath: run) }
-        let verify = try Tools.snapctl(["bundle", "verify", run])
+        let verify = try Programs.snapctl(["bundle", "verify", run])
         #expect(verify.status == 1)
         #expect(verify.stderr.contains("--max-entry-size"), "\(verify.stderr)")
-        let small = try Tools.snapctl(["bundle", "verify", "--max-unpacked", "64KiB", "--max-entry-size", "1GiB", run])
+        let small = try Programs.snapctl([
+            "bundle", "verify", "--max-unpacked", "64KiB", "--max-entry-size", "1GiB", run,
+        ])
         #expect(small.status == 1)
         #expect(small.stderr.contains("--max-unpacked"), "\(small.stderr)")
     }

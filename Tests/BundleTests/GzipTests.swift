@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -94,7 +95,8 @@ import Testing
         try Data(Gzip.compress(input)).write(to: URL(fileURLWithPath: directory + "/ours.gz"))
         try Data(input).write(to: URL(fileURLWithPath: directory + "/theirs"))
         #expect(
-            try Tools.run("/bin/sh", ["-c", "cd \(directory) && gzip -dc ours.gz | cmp - theirs && gzip -9 theirs"])
+            try Programs.run("/bin/sh", ["-c", "cd \(directory) && gzip -dc ours.gz | cmp - theirs && gzip -9 theirs"])
+                .status
                 == 0
         )
         let theirs = try #require(FileManager.default.contents(atPath: directory + "/theirs.gz"))

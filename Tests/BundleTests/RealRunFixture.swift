@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -24,8 +25,8 @@ actor RealRunFixture {
         var secret: String
         /// The environment the session and the pack ran with (the secret in it).
         var environment: [String: String]
-        var session: Tools.Output
-        var pack: Tools.Output
+        var session: ProgramOutput
+        var pack: ProgramOutput
     }
 
     static let plan = """
@@ -88,14 +89,14 @@ actor RealRunFixture {
         let planFile = try scratch.write("plan.yaml", plan)
         try scratch.write("fill.sql", fill)
         let runDirectory = scratch.path + "/run"
-        let session = try Tools.snapctl(["session", planFile, "--out", runDirectory], environment: environment)
+        let session = try Programs.snapctl(["session", planFile, "--out", runDirectory], environment: environment)
         guard session.status == 0 else {
             throw FixtureError(
                 "snapctl session exited \(session.status):\n\(session.stdout)\n\(session.stderr)"
             )
         }
         let bundle = scratch.path + "/fixture.tar.gz"
-        let pack = try Tools.snapctl(["bundle", "pack", runDirectory, "-o", bundle], environment: environment)
+        let pack = try Programs.snapctl(["bundle", "pack", runDirectory, "-o", bundle], environment: environment)
         guard pack.status == 0 else {
             throw FixtureError("snapctl bundle pack exited \(pack.status):\n\(pack.stdout)\n\(pack.stderr)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import RunRecord
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -25,8 +26,8 @@ struct ReplBundleTests {
 
             """
         let run = scratch.path + "/run"
-        let repl = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(["repl", "--out", run], input: input)
+        let repl = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.snapctl(["repl", "--out", run], input: input)
         }
         #expect(repl.status == 0, "\(repl.stdout)\n\(repl.stderr)")
         let manifest = try RunManifest.decode(
@@ -39,13 +40,13 @@ struct ReplBundleTests {
         #expect(String(decoding: report, as: UTF8.self).contains("since 'before-load'"))
 
         let bundle = scratch.path + "/repl.tar.gz"
-        let pack = try Tools.snapctl(["bundle", "pack", run, "-o", bundle])
+        let pack = try Programs.snapctl(["bundle", "pack", run, "-o", bundle])
         #expect(pack.status == 0, "\(pack.stderr)")
-        let verify = try Tools.snapctl(["bundle", "verify", bundle])
+        let verify = try Programs.snapctl(["bundle", "verify", bundle])
         #expect(verify.status == 0, "\(verify.stderr)")
 
-        let replay = try await OffPool.run { () throws(any Error) -> Tools.Output in
-            try Tools.snapctl(["replay", bundle, "--out", scratch.path + "/again"])
+        let replay = try await OffPool.run { () throws(any Error) -> ProgramOutput in
+            try Programs.snapctl(["replay", bundle, "--out", scratch.path + "/again"])
         }
         #expect(replay.status == 0, "\(replay.stdout)\n\(replay.stderr)")
         let lines = replay.stdout.split(separator: "\n").map(String.init)

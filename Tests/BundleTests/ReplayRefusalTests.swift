@@ -1,5 +1,6 @@
 import Foundation
 import RunRecord
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -61,10 +62,10 @@ import Testing
     func packNotARun() throws {
         let scratch = try Scratch("notrun")
         defer { scratch.cleanup() }
-        let missing = try Tools.snapctl(["bundle", "pack", scratch.path + "/none"])
+        let missing = try Programs.snapctl(["bundle", "pack", scratch.path + "/none"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("\(scratch.path)/none is not a snapctl run directory: no such directory"))
-        let empty = try Tools.snapctl(["bundle", "pack", scratch.path])
+        let empty = try Programs.snapctl(["bundle", "pack", scratch.path])
         #expect(empty.status == 1)
         #expect(empty.stderr.contains("it has no manifest.json; give a directory written by snapctl session"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
@@ -72,12 +73,12 @@ import Testing
 
     @Test("replay and verify of a file that does not exist say so, with exit 1")
     func noSuchFile() throws {
-        let verify = try Tools.snapctl(["bundle", "verify", "/tmp/snapctl-no-such-bundle.tar.gz"])
+        let verify = try Programs.snapctl(["bundle", "verify", "/tmp/snapctl-no-such-bundle.tar.gz"])
         #expect(verify.status == 1)
         #expect(verify.stderr.contains("cannot read /tmp/snapctl-no-such-bundle.tar.gz: No such file or directory"))
-        let replay = try Tools.snapctl(["replay", "/tmp/snapctl-no-such-bundle.tar.gz"])
+        let replay = try Programs.snapctl(["replay", "/tmp/snapctl-no-such-bundle.tar.gz"])
         #expect(replay.status == 1)
-        let tolerance = try Tools.snapctl(["replay", "x.tar.gz", "--tolerance", "ten"])
+        let tolerance = try Programs.snapctl(["replay", "x.tar.gz", "--tolerance", "ten"])
         #expect(tolerance.status == 64)
         #expect(
             tolerance.stderr.contains("--tolerance: expected a percentage like 10% or a fraction like 0.1, got 'ten'")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Bundle
@@ -49,7 +50,7 @@ import Testing
         let files = Self.entries.filter { if case .file = $0.kind { return true } else { return false } }
         let archive = try scratch.write("ours.tar", bytes: TarWriter.archive(files))
         try FileManager.default.createDirectory(atPath: scratch.path + "/out", withIntermediateDirectories: true)
-        let untar = try Tools.capture("/bin/tar", ["-xf", archive, "-C", scratch.path + "/out"])
+        let untar = try Programs.run("/bin/tar", ["-xf", archive, "-C", scratch.path + "/out"])
         #expect(untar.status == 0, "\(untar.stderr)")
         for entry in files {
             let data = try #require(FileManager.default.contents(atPath: scratch.path + "/out/" + entry.path))
@@ -57,13 +58,19 @@ import Testing
         }
         // And back: GNU tar's own archive of the same tree (with its long-name members).
         let theirs = scratch.path + "/theirs.tar"
-        #expect(try Tools.run("/bin/tar", ["--format=gnu", "-cf", theirs, "-C", scratch.path + "/out", "top"]) == 0)
+        #expect(
+            try Programs.run("/bin/tar", ["--format=gnu", "-cf", theirs, "-C", scratch.path + "/out", "top"]).status
+                == 0
+        )
         let read = try TarReader.entries([UInt8](try #require(FileManager.default.contents(atPath: theirs))))
         for entry in files {
             let match = read.first { $0.path == entry.path }
             #expect(match?.data == entry.data, "\(entry.path) in GNU tar's archive")
         }
-        #expect(try Tools.run("/bin/tar", ["--format=pax", "-cf", theirs, "-C", scratch.path + "/out", "top"]) == 0)
+        #expect(
+            try Programs.run("/bin/tar", ["--format=pax", "-cf", theirs, "-C", scratch.path + "/out", "top"]).status
+                == 0
+        )
         let pax = try TarReader.entries([UInt8](try #require(FileManager.default.contents(atPath: theirs))))
         #expect(pax.contains { $0.path == Self.veryLongName && $0.data == Array("needs a pax path".utf8) })
     }

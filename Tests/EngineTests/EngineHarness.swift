@@ -3,6 +3,7 @@ import MySQLServer
 import Plan
 import RunRecord
 import Synchronization
+import TestSupport
 import Valgrind
 
 @testable import Session
@@ -44,13 +45,9 @@ struct EngineHarness {
 
     /// Runs `yaml`'s plan to the end and returns what the session returns.
     func run(_ yaml: String) async throws -> SessionResult {
-        let directory = Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try await Session.run(options(try Self.plan(yaml), in: directory))
-    }
-
-    static func scratch() -> String {
-        "/tmp/snapctl-engine-\(UUID().uuidString.prefix(8))"
+        let scratch = try Scratch("engine")
+        defer { scratch.cleanup() }
+        return try await Session.run(options(try Self.plan(yaml), in: scratch.run))
     }
 }
 

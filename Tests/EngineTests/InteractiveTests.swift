@@ -1,6 +1,7 @@
 import Foundation
 import Plan
 import RunRecord
+import TestSupport
 import Testing
 
 @testable import Session
@@ -10,8 +11,9 @@ struct InteractiveTests {
     @Test("a statement returns its rows; a failed one is kept with expect: error; labels stay unique")
     func statements() async throws {
         let harness = EngineHarness()
-        let directory = EngineHarness.scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Scratch("engine")
+        defer { scratch.cleanup() }
+        let directory = scratch.run
         let plan = try EngineHarness.plan("steps:\n  - {label: load, sql: \"GROW 100\"}\n")
         guard case .ready(let session) = try await InteractiveSession.start(harness.options(plan, in: directory))
         else {
@@ -47,8 +49,9 @@ struct InteractiveTests {
     @Test("the server dying is seen by the watcher and ends the run with server_died")
     func death() async throws {
         let harness = EngineHarness()
-        let directory = EngineHarness.scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Scratch("engine")
+        defer { scratch.cleanup() }
+        let directory = scratch.run
         guard
             case .ready(let session) = try await InteractiveSession.start(
                 harness.options(try EngineHarness.plan("", requireSteps: false), in: directory)

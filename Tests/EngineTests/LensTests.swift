@@ -4,6 +4,7 @@ import MySQLServer
 import Plan
 import RunRecord
 import Synchronization
+import TestSupport
 import Testing
 import Valgrind
 
@@ -223,10 +224,12 @@ struct LensTests {
         )
         #expect(result.report.steps.first?.allocatedBytes == 4096)
 
-        let path = EngineHarness.scratch() + ".ms"
-        defer { unlink(path) }
+        let scratch = try Scratch("huge")
+        defer { scratch.cleanup() }
+        let path = scratch.path + "/huge.ms"
         FileManager.default.createFile(atPath: path, contents: Data(sample))
-        let dump = try XTreeFileReader.read(path: path, name: "huge.ms", keeping: [.totalBytes, .totalBlocks])
+        let kept: Set<XTreeEvent> = [.totalBytes, .totalBlocks]
+        let dump = try XTreeFileReader.read(path: path, name: "huge.ms", keeping: kept)
         #expect(dump.events == [.totalBytes, .totalBlocks])
         #expect(dump.tree(.currentBytes) == nil, "the padded curB tree was dropped while streaming")
     }
@@ -275,8 +278,9 @@ struct LensTests {
     @Test("report.html: bars and a tree per lens; the peak sample's marker links to the peak tree")
     func html() async throws {
         let harness = EngineHarness()
-        let directory = EngineHarness.scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Scratch("lens")
+        defer { scratch.cleanup() }
+        let directory = scratch.run
         let plan = try EngineHarness.plan(
             """
             allocations: true
@@ -308,8 +312,9 @@ struct LensTests {
     func stepLensEvent() async throws {
         let events = EventLog()
         let harness = EngineHarness()
-        let directory = EngineHarness.scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Scratch("lens")
+        defer { scratch.cleanup() }
+        let directory = scratch.run
         var options = harness.options(
             try EngineHarness.plan("allocations: true\nsteps:\n  - {label: sort, sql: \"ALLOC 33554432\"}"),
             in: directory

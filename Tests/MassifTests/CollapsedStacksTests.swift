@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Massif
@@ -35,7 +36,7 @@ import Testing
 
     @Test func everyDetailedSnapshotOfRealFilesFoldsToItsHeapExactly() throws {
         var checked = 0
-        for name in Fixtures.names + ["mariadbd-pages-as-heap"] {
+        for name in Fixtures.massifNames + ["mariadbd-pages-as-heap"] {
             let file = try Fixtures.file(name)
             for snapshot in file.snapshots {
                 guard let tree = snapshot.tree else { continue }

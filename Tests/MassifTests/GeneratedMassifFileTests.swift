@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Massif
@@ -150,39 +151,14 @@ import Testing
 
 /// Running the tools the tests need.
 enum Tools {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("snapctl-massif-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        URL(fileURLWithPath: try Scratch("massif").path)
     }
 
-    /// Runs a program found on PATH; a missing program or a failure is an error with its output.
+    /// Runs a program found on PATH in `directory`; a missing program or a failure is an error with its output.
     @discardableResult
     static func run(_ arguments: [String], in directory: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let outputFile = directory.appendingPathComponent("out-\(UUID().uuidString).txt")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: outputFile)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                description:
-                    "\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(output.suffix(2000))"
-            )
-        }
-        return output
+        try Programs.tool(arguments, in: directory.path)
     }
 
     /// Compiles the variant's program and runs it under Massif; returns the massif file.

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Massif
@@ -9,11 +10,11 @@ import Testing
 
     @Test func randomMutationsOfRealFilesNeverCrashAndRoundTripWhenAccepted() throws {
         let seeds: [[UInt8]] = [
-            try Fixtures.bytes("mariadbd-snapshot"),
+            try Fixtures.massif("mariadbd-snapshot"),
             Array(MassifParserTests.minimal.utf8),
             Array(Self.smallDetailed.utf8),
         ]
-        let large = try Fixtures.bytes("mariadbd-detailed-snapshot")
+        let large = try Fixtures.massif("mariadbd-detailed-snapshot")
         var random = SplitMix64(state: 0x5EED)
         var accepted = 0
         var rejected = 0

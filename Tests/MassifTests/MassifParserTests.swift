@@ -1,11 +1,12 @@
+import TestSupport
 import Testing
 
 @testable import Massif
 
 @Suite struct MassifParserTests {
-    @Test(arguments: Fixtures.names)
+    @Test(arguments: Fixtures.massifNames)
     func fixtureRoundTripsByteForByte(name: String) throws {
-        let bytes = try Fixtures.bytes(name)
+        let bytes = try Fixtures.massif(name)
         let file = try MassifFile.parse(bytes, fileName: name)
         #expect(file.serialized() == bytes)
         #expect(!file.snapshots.isEmpty)
@@ -18,9 +19,9 @@ import Testing
         }
     }
 
-    @Test(arguments: Fixtures.names, [1, 7, 4096])
+    @Test(arguments: Fixtures.massifNames, [1, 7, 4096])
     func streamingInChunksGivesTheSameFile(name: String, chunk: Int) throws {
-        let bytes = try Fixtures.bytes(name)
+        let bytes = try Fixtures.massif(name)
         let whole = try MassifFile.parse(bytes, fileName: name)
         var parser = MassifParser(fileName: name)
         var header: MassifHeader?
@@ -42,9 +43,9 @@ import Testing
         #expect(snapshots == whole.snapshots)
     }
 
-    @Test(arguments: Fixtures.names, [1, 5, 64, 1 << 20])
+    @Test(arguments: Fixtures.massifNames, [1, 5, 64, 1 << 20])
     func consumingChunksInPlaceGivesTheSameFile(name: String, chunk: Int) throws {
-        let bytes = try Fixtures.bytes(name)
+        let bytes = try Fixtures.massif(name)
         let whole = try MassifFile.parse(bytes, fileName: name)
         var parser = MassifParser(fileName: name)
         var header: MassifHeader?
@@ -85,7 +86,7 @@ import Testing
     }
 
     @Test func streamingYieldsEachSnapshotAsSoonAsItsLastLineArrives() throws {
-        let bytes = try Fixtures.bytes("mariadbd-snapshot")
+        let bytes = try Fixtures.massif("mariadbd-snapshot")
         var parser = MassifParser(fileName: "s")
         parser.feed(bytes.dropLast())
         #expect(try parser.next() == .header(try Fixtures.file("mariadbd-snapshot").header))

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Massif
@@ -15,7 +16,7 @@ import Testing
         )
     }
 
-    @Test(arguments: Fixtures.names)
+    @Test(arguments: Fixtures.massifNames)
     func everyFixtureSnapshotDiffedWithItselfIsEmpty(name: String) throws {
         for snapshot in try Fixtures.file(name).snapshots {
             let diff = SnapshotDiff(before: snapshot, after: snapshot)

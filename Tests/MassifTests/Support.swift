@@ -1,24 +1,18 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Massif
 
-/// The real mariadbd massif files shipped with the tests.
-enum Fixtures {
-    static let names = [
-        "mariadbd-all-snapshots", "mariadbd-detailed-snapshot", "mariadbd-final", "mariadbd-snapshot",
-    ]
-
-    static func bytes(_ name: String) throws -> [UInt8] {
-        let url = try #require(
-            Bundle.module.url(forResource: name, withExtension: "massif", subdirectory: "Fixtures"),
-            "fixture \(name).massif is missing from the test bundle"
-        )
-        return Array(try Data(contentsOf: url))
+extension Fixtures {
+    /// The bytes of the massif fixture `NAME.massif`.
+    static func massif(_ name: String) throws -> [UInt8] {
+        try bytes(name + ".massif")
     }
 
+    /// The massif fixture `NAME.massif`, parsed.
     static func file(_ name: String) throws -> MassifFile {
-        try MassifFile.parse(bytes(name), fileName: name)
+        try MassifFile.parse(massif(name), fileName: name)
     }
 }
 

@@ -1,22 +1,15 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Massif
 
 /// Xtree memory dumps (`xtmemory FILE`) in both formats: the checked-in ones are real dumps of a small program
-/// (Tests/MassifTests/Fixtures/xtree-{before,after}.{ms,kcg}, taken before and after it allocated more), and one
+/// (Tests/TestSupport/Fixtures/xtree-{before,after}.{ms,kcg}, taken before and after it allocated more), and one
 /// test makes its own with valgrind.
 @Suite struct XTreeTests {
-    static func fixture(_ name: String) throws -> [UInt8] {
-        let url = try #require(
-            Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"),
-            "fixture \(name) is missing from the test bundle"
-        )
-        return Array(try Data(contentsOf: url))
-    }
-
     static func massifDump(_ name: String) throws -> XTreeDump {
-        let file = try MassifFile.parse(fixture(name), fileName: name)
+        let file = try MassifFile.parse(Fixtures.bytes(name), fileName: name)
         return try #require(XTreeDump(massif: file), "\(name) is not read as an xtree dump")
     }
 
@@ -27,7 +20,7 @@ import Testing
 
     @Test(arguments: ["xtree-before.ms", "xtree-after.ms"])
     func massifFormatParsesWithTypedEventsAndRoundTrips(name: String) throws {
-        let bytes = try Self.fixture(name)
+        let bytes = try Fixtures.bytes(name)
         let file = try MassifFile.parse(bytes, fileName: name)
         #expect(file.serialized() == bytes)
         #expect(file.header.desc == "xtree.produce_report")
@@ -55,7 +48,7 @@ import Testing
     @Test(arguments: ["xtree-before", "xtree-after"])
     func callgrindFormatGivesTheSameCountsAsTheMassifFormat(name: String) throws {
         let massif = try Self.massifDump(name + ".ms")
-        let callgrind = try XTreeCallgrindParser.parse(Self.fixture(name + ".kcg"), fileName: name + ".kcg")
+        let callgrind = try XTreeCallgrindParser.parse(Fixtures.bytes(name + ".kcg"), fileName: name + ".kcg")
         #expect(callgrind.format == .callgrind)
         #expect(callgrind.events == XTreeEvent.allCases)
         #expect(callgrind.command == "./xt")
@@ -80,7 +73,7 @@ import Testing
 
     @Test(arguments: [1, 13, 4096])
     func callgrindChunksGiveTheSameDump(chunk: Int) throws {
-        let bytes = try Self.fixture("xtree-after.kcg")
+        let bytes = try Fixtures.bytes("xtree-after.kcg")
         let whole = try XTreeCallgrindParser.parse(bytes, fileName: "a")
         var parser = XTreeCallgrindParser(fileName: "a")
         var start = 0

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import MySQLServer
@@ -8,7 +9,7 @@ import Testing
 @Suite("Datadir cache (real mariadb-install-db)", .serialized)
 struct DatadirCacheTests {
     struct Setup {
-        let root: TemporaryRunDirectory
+        let root: Scratch
         let adapter: FlavorAdapter
         let initialiser: String
 
@@ -16,9 +17,9 @@ struct DatadirCacheTests {
             redoLogSize: String = "8M",
             versionLine: String? = nil,
             binaryPath: String? = nil,
-            root: TemporaryRunDirectory? = nil
+            root: Scratch? = nil
         ) async throws {
-            self.root = try root ?? TemporaryRunDirectory("cache")
+            self.root = try root ?? Scratch("cache")
             let path = try binaryPath ?? ServerLocator.resolve("mariadbd", path: nil)
             var binary = try await ServerLocator.identify(path)
             if let versionLine { binary.versionLine = versionLine }
@@ -34,8 +35,8 @@ struct DatadirCacheTests {
         }
 
         /// Prepares a fresh run's datadir from the cache; returns the run and what the launch reported.
-        func prepare(_ label: String) async throws -> (TemporaryRunDirectory, [LaunchProgress]) {
-            let run = try TemporaryRunDirectory(label)
+        func prepare(_ label: String) async throws -> (Scratch, [LaunchProgress]) {
+            let run = try Scratch(label)
             let layout = ServerRunLayout(runDirectory: run.path)
             try FileIO.makeDirectory(layout.serverDirectory, mode: 0o700)
             try FileIO.makeDirectory(layout.logsDirectory, mode: 0o755)
@@ -90,7 +91,7 @@ struct DatadirCacheTests {
         #expect(log.contains("copied from the cache entry \(entry)"))
 
         // A real server starts from a copy and runs SQL.
-        let run = try TemporaryRunDirectory("c3")
+        let run = try Scratch("c3")
         defer { run.cleanup() }
         var options = LaunchOptions(runDirectory: run.path)
         options.datadirCache = .directory(setup.root.path)
@@ -145,7 +146,7 @@ struct DatadirCacheTests {
 
     @Test("when the server binary changes (an upgrade), its old entries are deleted")
     func changedBinaryPrunesItsOldEntries() async throws {
-        let scratch = try TemporaryRunDirectory("bin")
+        let scratch = try Scratch("bin")
         defer { scratch.cleanup() }
         let binary = scratch.path + "/mariadbd"
         try FileManager.default.copyItem(atPath: try ServerLocator.resolve("mariadbd", path: nil), toPath: binary)

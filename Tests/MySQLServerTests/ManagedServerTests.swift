@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Valgrind
 
@@ -8,7 +9,7 @@ import Valgrind
 struct ServerIntegrationTests {
     @Test("a launched server runs SQL, and shutdown keeps Massif's final file and leaves no process")
     func launchQueryShutdown() async throws {
-        let run = try TemporaryRunDirectory("ok")
+        let run = try Scratch("ok")
         defer { run.cleanup() }
         let events = EventLog()
         let server = try await ManagedServer.launch(LaunchOptions(runDirectory: run.path)) { events.append($0) }

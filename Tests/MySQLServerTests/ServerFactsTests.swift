@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Valgrind
 
@@ -47,7 +48,7 @@ struct ServerFactsTests {
 struct FileFactsTests {
     @Test("vgdb FIFOs are found by pid under a prefix, whatever user and host they name, and removed")
     func vgdbFIFOs() throws {
-        let run = try TemporaryRunDirectory("fifo")
+        let run = try Scratch("fifo")
         defer { run.cleanup() }
         let prefix = run.path + "/vgdb"
         #expect(fifo(4242, prefix) == nil)
@@ -73,7 +74,7 @@ struct FileFactsTests {
 
     @Test("a log tail keeps the last lines; a missing log says so")
     func logTail() throws {
-        let run = try TemporaryRunDirectory("log")
+        let run = try Scratch("log")
         defer { run.cleanup() }
         let path = run.path + "/server.err"
         try (1...30).map { "line \($0)" }.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Valgrind
 
@@ -8,7 +9,7 @@ import Valgrind
 extension ServerIntegrationTests {
     @Test("a missing server binary is reported before anything starts")
     func serverBinaryMissing() async throws {
-        let run = try TemporaryRunDirectory("nobin")
+        let run = try Scratch("nobin")
         defer { run.cleanup() }
         await #expect {
             _ = try await ManagedServer.launch(
@@ -22,7 +23,7 @@ extension ServerIntegrationTests {
 
     @Test("missing valgrind is reported before anything starts")
     func valgrindMissing() async throws {
-        let run = try TemporaryRunDirectory("novg")
+        let run = try Scratch("novg")
         defer { run.cleanup() }
         let options = LaunchOptions(
             runDirectory: run.path,
@@ -37,7 +38,7 @@ extension ServerIntegrationTests {
 
     @Test("--xtree-memory with a valgrind older than 3.13 is refused before anything starts, saying what to do")
     func xtreeMemoryNeedsValgrind313() async throws {
-        let run = try TemporaryRunDirectory("oldvg")
+        let run = try Scratch("oldvg")
         defer { run.cleanup() }
         // A valgrind that says it is 3.12.0 (the release before --xtree-memory), and a vgdb beside it.
         let bin = run.path + "/bin"
@@ -66,7 +67,7 @@ extension ServerIntegrationTests {
 
     @Test("a socket path too long for sun_path is refused before anything is created")
     func socketPathTooLong() async throws {
-        let run = try TemporaryRunDirectory("long")
+        let run = try Scratch("long")
         defer { run.cleanup() }
         let deep = run.path + "/" + String(repeating: "x", count: 100)
         await #expect {
@@ -80,7 +81,7 @@ extension ServerIntegrationTests {
 
     @Test("a failing datadir initialisation shows the initialiser's output")
     func datadirInitialisationFails() async throws {
-        let run = try TemporaryRunDirectory("init")
+        let run = try Scratch("init")
         defer { run.cleanup() }
         // A file where the datadir should be: the real mariadb-install-db cannot create it.
         try FileManager.default.createDirectory(atPath: run.path + "/server", withIntermediateDirectories: true)
@@ -98,7 +99,7 @@ extension ServerIntegrationTests {
 
     @Test("a server that exits during startup is reported with its exit status and error-log tail")
     func exitsDuringStartup() async throws {
-        let run = try TemporaryRunDirectory("exit")
+        let run = try Scratch("exit")
         defer { run.cleanup() }
         let events = EventLog()
         let error = await #expect(throws: ServerError.self) {
@@ -123,7 +124,7 @@ extension ServerIntegrationTests {
 
     @Test("a Massif option valgrind rejects is reported with valgrind's own words")
     func badMassifOption() async throws {
-        let run = try TemporaryRunDirectory("badopt")
+        let run = try Scratch("badopt")
         defer { run.cleanup() }
         let error = await #expect(throws: ServerError.self) {
             _ = try await ManagedServer.launch(LaunchOptions(runDirectory: run.path, massifOptions: ["--depth=abc"]))
@@ -138,7 +139,7 @@ extension ServerIntegrationTests {
 
     @Test("a server that does not answer in time is stopped and reported with its log tails")
     func startupTimeout() async throws {
-        let run = try TemporaryRunDirectory("slow")
+        let run = try Scratch("slow")
         defer { run.cleanup() }
         let events = EventLog()
         // Under Massif the server needs over a second; half a second is never enough.
@@ -161,7 +162,7 @@ extension ServerIntegrationTests {
 
     @Test("cancelling a launch (Ctrl-C) stops the server and leaves no process")
     func cancelledLaunch() async throws {
-        let run = try TemporaryRunDirectory("cancel")
+        let run = try Scratch("cancel")
         defer { run.cleanup() }
         let (started, sink) = AsyncStream<Int32>.makeStream()
         let launch = Task {
@@ -296,7 +297,7 @@ extension ServerIntegrationTests {
 
     @Test("attach to a pid without a vgdb FIFO, or to no process, is refused with advice")
     func attachWithoutFIFO() async throws {
-        let run = try TemporaryRunDirectory("nofifo")
+        let run = try Scratch("nofifo")
         defer { run.cleanup() }
         let own = getpid()
         let options = AttachOptions(pid: own, vgdbPrefix: run.path + "/vgdb", target: .socket(path: run.path + "/s"))
@@ -328,7 +329,7 @@ extension ServerIntegrationTests {
 
     @Test("a connection to a socket where no server listens fails with 2002")
     func noServer() async throws {
-        let run = try TemporaryRunDirectory("nosrv")
+        let run = try Scratch("nosrv")
         defer { run.cleanup() }
         let error = await #expect(throws: ServerError.self) {
             _ = try await Connection.connect(

@@ -2,6 +2,7 @@ import Foundation
 import MySQLServer
 import Plan
 import RunRecord
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Glibc
 /// Bad input and faults at the REPL: each named clearly, the REPL going on, the run finalised.
 @Suite("snapctl repl: bad input and faults (integration)", .serialized)
 struct ReplFaultTests {
-    typealias Checks = ReplChecks
+    typealias Checks = RunChecks
 
     @Test("bad input is named with what to do, and the REPL goes on")
     func badInput() async throws {
@@ -66,7 +67,7 @@ struct ReplFaultTests {
         #expect(stdout.contains("snapshot 1 'a' (detailed)"))
         #expect(!stdout.contains("never run"))
 
-        try Checks.expectFinalised(scratch.run, exitCode: 0, status: .completed)
+        try Checks.expectFinalised(scratch.run, exitCode: 0, status: .completed, files: ReplProcess.runFiles)
         let manifest = try Checks.manifest(scratch.run)
         // Each action is a step; the failed statement is recorded with its error, and the run completed.
         #expect(manifest.steps.map(\.label) == ["sql-1", "sql-2", "a", "before-a"])
@@ -107,7 +108,7 @@ struct ReplFaultTests {
         #expect(repl.stdout.contains("snapctl report: repl\n"))
         #expect(repl.stdout.contains("1    one "))
         #expect(repl.stderr.contains("server_died: the server (valgrind pid \(pid)) died with signal 9 (SIGKILL)"))
-        try Checks.expectFinalised(scratch.run, exitCode: 4, status: .serverDied)
+        try Checks.expectFinalised(scratch.run, exitCode: 4, status: .serverDied, files: ReplProcess.runFiles)
         let manifest = try Checks.manifest(scratch.run)
         #expect(manifest.steps.map(\.label) == ["one"])
         #expect(manifest.snapshots.map(\.label) == ["one"])
@@ -126,7 +127,7 @@ struct ReplFaultTests {
         try await repl.waitFor("|     7 |")
         kill(repl.process.processIdentifier, SIGTERM)
         #expect(try await repl.exitStatus() == 130)
-        try Checks.expectFinalised(scratch.run, exitCode: 130, status: .interrupted)
+        try Checks.expectFinalised(scratch.run, exitCode: 130, status: .interrupted, files: ReplProcess.runFiles)
         let manifest = try Checks.manifest(scratch.run)
         #expect(manifest.steps.map(\.outcome) == [.interrupted, .ok])
         #expect(manifest.steps[0].error?.message.contains("the query was killed") == true)
@@ -144,7 +145,7 @@ struct ReplFaultTests {
         )
         #expect(status == 2)
         #expect(stderr.contains("/nonexistent/mariadbd"), "\(stderr)")
-        try Checks.expectFinalised(scratch.run, exitCode: 2, status: .startFailed)
+        try Checks.expectFinalised(scratch.run, exitCode: 2, status: .startFailed, files: ReplProcess.runFiles)
 
         let both = try await ReplProcess.script(["repl", missing, "--attach", "1"], [], scratch: scratch, name: "both")
         #expect(both.status == 1)
@@ -191,7 +192,7 @@ struct ReplFaultTests {
         #expect(attachedPlan.target.attach?.pid == server.valgrindPID)
         _ = await server.shutdown()
         try? await server.removeDatadir()
-        #expect(ReplChecks.processesMentioning(scratch.path).isEmpty)
+        #expect(processesMentioning(scratch.path).isEmpty)
     }
 
     /// Polls the server's process list until `statement` runs (through a connection of the test's own).
@@ -212,6 +213,6 @@ struct ReplFaultTests {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw WaitedTooLong(description: "'\(statement)' never ran")
+        throw TestFailure("'\(statement)' never ran")
     }
 }

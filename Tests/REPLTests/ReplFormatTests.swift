@@ -169,6 +169,6 @@ struct ReplFormatTests {
 
     @Test func statementCounts() {
         let result = QueryResult(columns: [], rows: [], affectedRows: 3, warningCount: 1, insertID: 0)
-        #expect(ReplFormat.statementDone(result, seconds: 0.125) == "Query OK, 3 rows affected, 1 warning (0.13s)\n")
+        #expect(ReplFormat.statementDone(result, seconds: 0.125) == "Query OK, 3 rows affected, 1 warning (0.13 s)\n")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import MySQLServer
 import Plan
 import RunRecord
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Glibc
 /// `snapctl repl` driven from a pipe, against the real valgrind, vgdb and mariadbd.
 @Suite("snapctl repl from a pipe (integration)", .serialized)
 struct ReplPipedTests {
-    typealias Checks = ReplChecks
+    typealias Checks = RunChecks
 
     static let plan = """
         version: 1
@@ -112,7 +113,7 @@ struct ReplPipedTests {
         #expect(stdout.split(separator: "\n").last.map(String.init) == scratch.run)
 
         // The run is recorded as a session records it.
-        try Checks.expectFinalised(scratch.run, exitCode: 0, status: .completed)
+        try Checks.expectFinalised(scratch.run, exitCode: 0, status: .completed, files: ReplProcess.runFiles)
         let manifest = try Checks.manifest(scratch.run)
         #expect(
             manifest.steps.map(\.label) == [
@@ -159,7 +160,12 @@ struct ReplPipedTests {
         #expect(replayed.steps.map(\.label) == manifest.steps.map(\.label))
         #expect(replayed.steps.allSatisfy { $0.outcome == .ok })
         #expect(replayed.snapshots.contains { $0.label == "quick" && $0.kind == .light })
-        try Checks.expectFinalised(scratch.path + "/replayed", exitCode: 0, status: .completed)
+        try Checks.expectFinalised(
+            scratch.path + "/replayed",
+            exitCode: 0,
+            status: .completed,
+            files: ReplProcess.runFiles
+        )
     }
 }
 

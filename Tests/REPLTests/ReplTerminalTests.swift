@@ -1,5 +1,6 @@
 import Foundation
 import RunRecord
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -17,8 +18,8 @@ final class TmuxTerminal: Sendable {
         socket = "snapctl-test-\(UUID().uuidString.prefix(8))"
         let status = try Self.tmux(["-L", socket, "new-session", "-d", "-s", "repl", "-x", "160", "-y", "50", command])
         guard status == 0 else {
-            throw WaitedTooLong(
-                description: "tmux new-session failed with \(status); is tmux installed (scripts/setup)?"
+            throw TestFailure(
+                "tmux new-session failed with \(status); is tmux installed (scripts/setup)?"
             )
         }
     }
@@ -52,7 +53,7 @@ final class TmuxTerminal: Sendable {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/usr/bin/tmux", &actions, &attributes, argv, environ)
         guard spawned == 0 else {
-            throw WaitedTooLong(description: "tmux could not be started: \(String(cString: strerror(spawned)))")
+            throw TestFailure("tmux could not be started: \(String(cString: strerror(spawned)))")
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -89,7 +90,7 @@ final class TmuxTerminal: Sendable {
         let deadline = ContinuousClock.now + .seconds(180)
         while !(try screen().contains(text)) {
             if ContinuousClock.now > deadline {
-                let problem = WaitedTooLong(description: "the terminal never showed '\(text)':\n\(try screen())")
+                let problem = TestFailure("the terminal never showed '\(text)':\n\(try screen())")
                 Issue.record(problem, sourceLocation: sourceLocation)
                 throw problem
             }
@@ -102,7 +103,7 @@ final class TmuxTerminal: Sendable {
         let deadline = ContinuousClock.now + .seconds(60)
         while try lastLine().trimmingCharacters(in: .whitespaces) != text {
             if ContinuousClock.now > deadline {
-                let problem = WaitedTooLong(description: "the line never read '\(text)':\n\(try screen())")
+                let problem = TestFailure("the line never read '\(text)':\n\(try screen())")
                 Issue.record(problem, sourceLocation: sourceLocation)
                 throw problem
             }
@@ -116,7 +117,7 @@ final class TmuxTerminal: Sendable {
     func close() {
         _ = try? Self.tmux(["-L", socket, "kill-server"])
         var waits = 0
-        while waits < 200 && !ReplChecks.processesMentioning("-L \(socket) ").isEmpty {
+        while waits < 200 && !processesMentioning("-L \(socket) ").isEmpty {
             usleep(50_000)
             waits += 1
         }
@@ -126,7 +127,7 @@ final class TmuxTerminal: Sendable {
     /// The shell line that runs the REPL, then reports its exit status and whether the terminal is back in
     /// canonical mode (`icanon`, not readline's `-icanon`).
     static func replCommand(scratch: Scratch, run: String, history: String) -> String {
-        "cd \(scratch.path) && SNAPCTL_HISTFILE=\(history) \(ReplProcess.binary) repl --out \(run); "
+        "cd \(scratch.path) && SNAPCTL_HISTFILE=\(history) \(Programs.snapctl) repl --out \(run); "
             + "echo EXITED $?; echo TTY $(stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'); sleep 600"
     }
 }
@@ -202,14 +203,14 @@ struct ReplTerminalTests {
         try await terminal.waitFor("TTY ")
         #expect(try terminal.screen().contains("TTY icanon"), "the terminal was left in raw mode")
 
-        let manifest = try ReplChecks.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.steps.map(\.label) == ["first", "second", "sql-3", "sql-4", "sql-5"])
         #expect(manifest.steps.map(\.outcome) == [.ok, .ok, .ok, .interrupted, .ok])
         #expect(!manifest.steps.contains { $0.sql?.contains { $0.contains("typed but cancelled") } == true })
         let lines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
         #expect(lines.suffix(3) == ["SELECT SLEEP(60);", "SELECT 6 AS six;", "quit"])
         terminal.close()
-        try ReplChecks.expectFinalised(scratch.run, exitCode: 0, status: .completed)
+        try RunChecks.expectFinalised(scratch.run, exitCode: 0, status: .completed, files: ReplProcess.runFiles)
     }
 
     @Test("history persists: Up recalls lines typed in an earlier REPL run")
@@ -251,8 +252,13 @@ struct ReplTerminalTests {
         try await second.waitFor("TTY ")
         #expect(try second.screen().contains("TTY icanon"))
         second.close()
-        try ReplChecks.expectFinalised(scratch.path + "/run2", exitCode: 0, status: .completed)
-        let manifest = try ReplChecks.manifest(scratch.path + "/run2")
+        try RunChecks.expectFinalised(
+            scratch.path + "/run2",
+            exitCode: 0,
+            status: .completed,
+            files: ReplProcess.runFiles
+        )
+        let manifest = try RunChecks.manifest(scratch.path + "/run2")
         #expect(manifest.steps.first?.sql == ["SELECT 41 + 1 AS sum"])
     }
 }

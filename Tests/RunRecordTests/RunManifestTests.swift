@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -147,7 +148,7 @@ import Testing
         var offset = 0
         for size in [1, 63, 64, 65, 1000, 7, 100_000] where offset < bytes.count {
             let end = min(bytes.count, offset + size)
-            hasher.update(bytes[offset..<end])
+            hasher.update(data: bytes[offset..<end])
             offset = end
         }
         #expect(hasher.hexDigest() == SHA256.hex(bytes))

@@ -1,6 +1,7 @@
 import Foundation
 import MySQLServer
 import Session
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
@@ -89,7 +90,7 @@ struct AttachOverTCPTests {
             // The MEMORY table's rows were allocated in the server, and seen through the TCP connection's step.
             let fill = try #require(result.report.steps.first { $0.label == "fill" })
             #expect((fill.delta ?? 0) > 2_000_000, "fill grew \(String(describing: fill.delta))")
-            try Support.verifyChecksums(scratch.run)
+            try RunChecks.verifyChecksums(scratch.run)
             // The password was read from the environment given, and written nowhere in the run.
             for file in try FileManager.default.subpathsOfDirectory(atPath: scratch.run) {
                 let data = FileManager.default.contents(atPath: scratch.run + "/" + file) ?? Data()

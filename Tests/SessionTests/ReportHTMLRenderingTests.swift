@@ -1,6 +1,7 @@
 import Foundation
 import RunRecord
 import Session
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
@@ -155,7 +156,7 @@ struct ReportHTMLRenderingTests {
         #expect(!dom.stdout.contains("data-script=\"ready\""))
     }
 
-    static func processes(mentioning text: String) -> [String] { SessionTestSupport.processesMentioning(text) }
+    static func processes(mentioning text: String) -> [String] { processesMentioning(text) }
 }
 
 /// Pixel figures of a screenshot.

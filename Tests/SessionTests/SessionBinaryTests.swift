@@ -1,5 +1,6 @@
 import Foundation
 import RunRecord
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,16 +12,10 @@ import Glibc
 struct SessionBinaryTests {
     typealias Support = SessionTestSupport
 
-    /// The snapctl executable next to the test bundle.
-    static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("snapctl")
-            .path
-    }
-
     /// Starts `snapctl ARGS` with stdout and stderr in files.
     static func start(_ arguments: [String], scratch: Scratch) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: try Programs.requireSnapctl())
         process.arguments = arguments
         _ = FileManager.default.createFile(atPath: scratch.path + "/stdout", contents: nil)
         _ = FileManager.default.createFile(atPath: scratch.path + "/stderr", contents: nil)
@@ -57,13 +52,13 @@ struct SessionBinaryTests {
         #expect(process.terminationStatus == 130)
         let lines = Self.stdout(scratch).split(separator: "\n")
         #expect(lines.last.map(String.init) == scratch.run)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.outcome.status == .interrupted)
         #expect(manifest.outcome.exitCode == 130)
         #expect(manifest.steps.map(\.outcome) == [.ok, .interrupted])
-        try Support.verifyChecksums(scratch.run)
-        #expect(Support.processesMentioning(scratch.run).isEmpty)
-        #expect(Support.fifos(under: scratch.run).isEmpty)
+        try RunChecks.verifyChecksums(scratch.run)
+        #expect(processesMentioning(scratch.run).isEmpty)
+        #expect(fifos(under: scratch.run).isEmpty)
     }
 
     @Test("--quiet prints only the run directory; --json prints one object per line ending with it")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Session
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
@@ -32,7 +33,7 @@ struct SessionCommandTests {
         #expect(status == 1)
         // Nothing was created: the run directory is made only once the plan is good.
         #expect(!FileManager.default.fileExists(atPath: scratch.run))
-        #expect(Support.processesMentioning(scratch.path).isEmpty)
+        #expect(processesMentioning(scratch.path).isEmpty)
     }
 
     @Test(
@@ -78,7 +79,7 @@ struct SessionCommandTests {
         }
         let status = await Support.exitStatus(["session", plan, "--out", target])
         #expect(status == 1)
-        #expect(Support.processesMentioning(scratch.path).isEmpty)
+        #expect(processesMentioning(scratch.path).isEmpty)
     }
 
     @Test("a directory that already holds a run is refused")

@@ -4,6 +4,7 @@ import Report
 import RunRecord
 import Session
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
@@ -23,13 +24,13 @@ struct SessionIntegrationTests {
         defer { scratch.cleanup() }
         let events = Events()
         let result = try await Support.run(
-            planFile: Support.root + "/examples/quickstart.yaml",
+            planFile: repositoryRoot + "/examples/quickstart.yaml",
             out: scratch.run,
             events: events
         )
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.outcome.status == .completed)
         #expect(manifest.server?.mode == "managed")
         #expect(manifest.server?.valgrindCommand.contains("--vgdb=yes") == true)
@@ -116,7 +117,7 @@ struct SessionIntegrationTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 4)
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.outcome.status == .stepFailed)
         #expect(manifest.outcome.step == "broken")
         #expect(manifest.outcome.message?.contains("no_such_db") == true)
@@ -151,7 +152,7 @@ struct SessionIntegrationTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 4)
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.steps.map(\.outcome) == [.timedOut, .notRun])
         #expect(manifest.steps[0].error?.message.contains("KILL QUERY") == true)
         #expect(manifest.outcome.status == .stepFailed)
@@ -177,9 +178,9 @@ struct SessionIntegrationTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 4)
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.steps[0].outcome == .timedOut)
-        #expect(Support.processesMentioning("sleep 613.3").isEmpty)
+        #expect(processesMentioning("sleep 613.3").isEmpty)
     }
 
     @Test("the server SIGKILLed mid-step: exit 4, the record and the logs are kept")
@@ -205,7 +206,7 @@ struct SessionIntegrationTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 4)
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.outcome.status == .serverDied)
         #expect(manifest.outcome.step == "victim")
         #expect(manifest.steps[1].outcome == .serverDied)
@@ -261,24 +262,16 @@ struct SessionIntegrationTests {
         }
         #expect(result.exitCode == 4)
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.steps[0].outcome == .serverDied)
         #expect(manifest.outcome.status == .serverDied)
         #expect(manifest.outcome.step == "victim")
         #expect(manifest.outcome.message?.contains("SIGKILL") == true)
     }
 
+    /// What `sh -c COMMAND` printed on stdout.
     static func shell(_ command: String) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try await Programs.run("/bin/sh", ["-c", command], signal: nil).stdout
     }
 
     @Test("cancellation (Ctrl-C) mid-step: the query is killed, exit 130, the run directory finalised")
@@ -317,7 +310,7 @@ struct SessionIntegrationTests {
         let result = try await running.value
         #expect(result.exitCode == 130)
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.outcome.status == .interrupted)
         #expect(manifest.steps.map(\.outcome) == [.ok, .interrupted, .notRun])
         #expect(manifest.server?.shutdown != nil)
@@ -376,7 +369,7 @@ struct SessionIntegrationTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 3, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.outcome.status == .completed)
         #expect(manifest.outcome.exitCode == 3)
         #expect(manifest.outcome.message?.contains("leak in grow") == true)
@@ -426,7 +419,7 @@ struct SessionIntegrationTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.steps.map(\.outcome) == [.ok, .ok, .ok, .ok])
         let during = manifest.snapshots(ofStep: "wait").filter { $0.phase == .during }
         #expect(!during.isEmpty)

@@ -2,6 +2,7 @@ import Foundation
 import MySQLServer
 import RunRecord
 import Session
+import TestSupport
 import Testing
 import Valgrind
 
@@ -41,12 +42,12 @@ struct SessionModesTests {
             )
             let result = try await Support.run(planFile: plan, out: scratch.run)
             #expect(result.exitCode == 0, "\(result.manifest.outcome)")
-            let manifest = try Support.manifest(scratch.run)
+            let manifest = try RunChecks.manifest(scratch.run)
             #expect(manifest.server?.mode == "attached")
             #expect(manifest.server?.pid == server.valgrindPID)
             #expect(manifest.steps.map(\.outcome) == [.ok, .ok])
             #expect(manifest.snapshots.count == 5)
-            try Support.verifyChecksums(scratch.run)
+            try RunChecks.verifyChecksums(scratch.run)
             // The server runs on, and a new monitor session can attach: the relay was detached.
             try await server.checkAlive()
             let monitor = try await MonitorSession.connect(pid: server.valgrindPID, prefix: server.vgdbPrefix)
@@ -92,7 +93,7 @@ struct SessionModesTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 4)
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.steps.map(\.outcome) == [.expectedError, .ok, .failed, .notRun])
         #expect(manifest.steps[0].error?.expected == true)
         #expect(manifest.steps[0].error?.sqlState == "42S02")
@@ -114,11 +115,11 @@ struct SessionModesTests {
             "session", plan, "--out", scratch.run, "--search-path", empty, "--quiet",
         ])
         #expect(status == 2)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.outcome.status == .startFailed)
         #expect(manifest.outcome.exitCode == 2)
         #expect(manifest.outcome.message?.contains("valgrind") == true)
         #expect(manifest.steps.map(\.outcome) == [.notRun])
-        try Support.verifyChecksums(scratch.run)
+        try RunChecks.verifyChecksums(scratch.run)
     }
 }

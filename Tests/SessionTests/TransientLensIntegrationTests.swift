@@ -2,9 +2,14 @@ import Foundation
 import Report
 import RunRecord
 import Session
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The transient-memory lenses against a real MariaDB under Massif with `--xtree-memory=full`.
 @Suite("transient-memory lenses against MariaDB under Massif (integration)", .serialized)
@@ -24,13 +29,13 @@ struct TransientLensIntegrationTests {
         defer { scratch.cleanup() }
         let events = Events()
         let result = try await Support.run(
-            planFile: Support.root + "/examples/per-session-buffers.yaml",
+            planFile: repositoryRoot + "/examples/per-session-buffers.yaml",
             out: scratch.run,
             events: events
         )
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.server?.valgrindCommand.contains("--xtree-memory=full") == true)
 
         let sort = try #require(result.report.steps.first { $0.label == "sort" })
@@ -61,7 +66,7 @@ struct TransientLensIntegrationTests {
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: scratch.run + "/snapshots")
         #expect(!left.contains { $0.hasPrefix("xtree-") })
-        try Support.verifyChecksums(scratch.run)
+        try RunChecks.verifyChecksums(scratch.run)
 
         // report.txt and the step lines say it too.
         let text = try String(contentsOfFile: scratch.run + "/report.txt", encoding: .utf8)
@@ -72,7 +77,7 @@ struct TransientLensIntegrationTests {
             return nil
         }
         #expect(lensEvents.map(\.label) == ["sort", "group-by"])
-        #expect(Support.processesMentioning(scratch.path).isEmpty)
+        #expect(processesMentioning(scratch.path).isEmpty)
     }
 
     @Test("budgets on each lens exit 3 and say what was measured")
@@ -114,7 +119,7 @@ struct TransientLensIntegrationTests {
         #expect(text.contains("FAIL max_allocated of sort: "))
         #expect(text.contains("(limit 8.0 MiB)"))
         #expect(text.contains("FAIL max_allocations of sort: "))
-        #expect(Support.processesMentioning(scratch.path).isEmpty)
+        #expect(processesMentioning(scratch.path).isEmpty)
     }
 
     @Test("allocations against an attached valgrind started without --xtree-memory=full is refused, naming the flag")
@@ -134,7 +139,7 @@ struct TransientLensIntegrationTests {
             valgrind.waitUntilExit()
         }
         let pid = valgrind.processIdentifier
-        for _ in 0..<200 where Support.fifos(under: scratch.path).isEmpty {
+        for _ in 0..<200 where fifos(under: scratch.path).isEmpty {
             try await Task.sleep(for: .milliseconds(50))
         }
         let plan = try scratch.write(

@@ -3,7 +3,9 @@ import Massif
 import Report
 import RunRecord
 import Session
+import TestSupport
 import Testing
+import TextFormat
 
 @testable import SnapctlCLI
 
@@ -50,7 +52,7 @@ struct WholeServerMemoryTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.server?.pagesAsHeap == true)
         #expect(manifest.server?.valgrindCommand.contains("--pages-as-heap=yes") == true)
         #expect(manifest.server?.memoryVariables["innodb_buffer_pool_size"] == 96 << 20)
@@ -78,7 +80,7 @@ struct WholeServerMemoryTests {
         )
         let rowText = String(html[row.upperBound...].prefix(400))
         #expect(rowText.contains("96.0 MiB"), "\(rowText)")
-        #expect(rowText.contains(MassifRenderer.formatBytes(pool.measured ?? 0)), "\(rowText)")
+        #expect(rowText.contains(Format.bytes(pool.measured ?? 0)), "\(rowText)")
         // The other lenses still work on pages: the step's change and its flame graph section. (The MEMORY
         // table's rows fit in malloc arenas mapped before, so the step maps few or no new pages.)
         let fill = try #require(result.report.steps.first { $0.label == "fill" })
@@ -109,7 +111,7 @@ struct WholeServerMemoryTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         let log = try String(contentsOfFile: scratch.run + "/logs/snapctl.log", encoding: .utf8)
         let fill = try #require(result.report.steps.first { $0.label == "fill" })
         return (manifest, fill, log)
@@ -161,7 +163,7 @@ struct WholeServerMemoryTests {
         let result = try await Support.run(planFile: plan, out: scratch.run)
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         try Support.expectFinalised(result)
-        let manifest = try Support.manifest(scratch.run)
+        let manifest = try RunChecks.manifest(scratch.run)
         #expect(manifest.server?.allocators?.first?.kind == "unknown")
         #expect(manifest.server?.sonameSynonyms == nil)
         #expect(manifest.server?.valgrindCommand.contains { $0.hasPrefix("--soname-synonyms") } == false)
@@ -215,7 +217,7 @@ struct WholeServerMemoryTests {
         }
         let pid = valgrind.processIdentifier
         // Wait for its FIFOs, so that the only thing wrong is the missing flag.
-        for _ in 0..<200 where Support.fifos(under: scratch.path).isEmpty {
+        for _ in 0..<200 where fifos(under: scratch.path).isEmpty {
             try await Task.sleep(for: .milliseconds(50))
         }
         let plan = try scratch.write(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Massif
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
@@ -8,13 +9,6 @@ import Testing
 /// `snapctl massif print|summary|diff` on xtree memory dumps in both formats: real dumps of a small program taken
 /// before and after it allocated 4 x 8192 more bytes through filesort -> my_malloc and 10 x 1000 in churn.
 @Suite struct MassifXTreeCommandTests {
-    static func fixture(_ name: String) throws -> String {
-        try #require(
-            Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"),
-            "fixture \(name) is missing from the test bundle"
-        ).path
-    }
-
     static func diff(_ arguments: [String]) throws -> String {
         let command = try #require(try Snapctl.parseAsRoot(["massif", "diff"] + arguments) as? MassifDiffCommand)
         return try command.output()
@@ -22,8 +16,8 @@ import Testing
 
     @Test(arguments: ["ms", "kcg"])
     func diffOfTotalBytesIsWhatWasAllocatedBetweenTwoDumps(format: String) throws {
-        let before = try Self.fixture("xtree-before.\(format)")
-        let after = try Self.fixture("xtree-after.\(format)")
+        let before = try Fixtures.path("xtree-before.\(format)")
+        let after = try Fixtures.path("xtree-after.\(format)")
         let output = try Self.diff([before, after, "--snapshot", "totB"])
         #expect(output.contains("snapshot 2 of \(before) -> snapshot 2 of \(after)"))
         #expect(output.contains("total               26,384           69,152          +42,768"))
@@ -38,8 +32,8 @@ import Testing
     }
 
     @Test func diffOfAnXTreeDefaultsToBytesInUse() throws {
-        let before = try Self.fixture("xtree-before.kcg")
-        let after = try Self.fixture("xtree-after.kcg")
+        let before = try Fixtures.path("xtree-before.kcg")
+        let after = try Fixtures.path("xtree-after.kcg")
         let output = try Self.diff([before, after])
         #expect(output.contains("snapshot 0 of \(before) -> snapshot 0 of \(after)"))
         #expect(output.contains("heap                26,384           49,152          +22,768"))
@@ -50,7 +44,7 @@ import Testing
 
     @Test(arguments: ["ms", "kcg"])
     func printAndSummaryReadBothFormats(format: String) throws {
-        let path = try Self.fixture("xtree-after.\(format)")
+        let path = try Fixtures.path("xtree-after.\(format)")
         let print = try #require(try Snapctl.parseAsRoot(["massif", "print", path]) as? MassifPrintCommand)
         let text = try print.output()
         #expect(text.contains("Command:    ./xt"))
@@ -80,7 +74,7 @@ import Testing
         }
         let broken = try MassifCommandTests.write(
             String(
-                decoding: try Data(contentsOf: URL(fileURLWithPath: Self.fixture("xtree-before.kcg"))),
+                decoding: try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("xtree-before.kcg"))),
                 as: UTF8.self
             )
             .replacingOccurrences(of: "totals: 26384 5", with: "totals: 26384 6"),

@@ -1,5 +1,6 @@
 import Foundation
 import RunRecord
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
@@ -8,43 +9,20 @@ import Testing
 /// completions that `scripts/install-docs` installs, `NO_COLOR`, `doctor --json`.
 @Suite("snapctl as a command-line tool", .serialized)
 struct ToolConventionsTests {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-    static let snapctl = root + "/.build/debug/snapctl"
+    static let root = repositoryRoot
+    static let snapctl = Programs.snapctl
 
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "NO_COLOR")
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snapctl-tool-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let out = directory.appendingPathComponent("out")
-        let err = directory.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? ""
-        )
+    /// Runs a program with this environment, `NO_COLOR` left out (the tests set it where they mean it).
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) throws
+        -> ProgramOutput
+    {
+        var changes: [String: String?] = ["NO_COLOR": nil]
+        for (key, value) in environment { changes[key] = value }
+        return try Programs.run(executable, arguments, environment: Programs.environment(changes))
     }
 
     @Test func versionOnTheRootCommand() throws {

@@ -1,44 +1,15 @@
 import Foundation
-import Subprocess
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Where the repository is, found from this file.
-let repositoryRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
-/// A fresh private directory under /tmp (short, so FIFO and socket paths stay short).
-func makeScratchDirectory() throws -> String {
-    var template = Array("/tmp/snapctl-test-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else { throw TestFailure("mkdtemp failed: errno \(errno)") }
-    return String(cString: made)
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Runs a command to completion and returns its status and output.
+/// Runs a tool found on PATH to its end and returns its status and output (stdout then stderr).
 func runTool(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-    let result = try await Subprocess.run(
-        .name(name),
-        arguments: Arguments(arguments),
-        output: .string(limit: 1 << 22),
-        error: .string(limit: 1 << 20)
-    )
-    let status: Int32
-    switch result.terminationStatus {
-    case .exited(let code): status = code
-    case .signaled(let signal): status = 128 + signal
-    }
-    return (status, (result.standardOutput ?? "") + (result.standardError ?? ""))
+    let result = try await Programs.run("/usr/bin/env", [name] + arguments, signal: nil)
+    return (result.status, result.stdout + result.stderr)
 }
 
 /// Compiles the idle test server once per test process.
@@ -48,7 +19,7 @@ actor IdleServerBinary {
 
     func get() async throws -> String {
         if let path { return path }
-        let dir = try makeScratchDirectory()
+        let dir = try Scratch("cc").path
         let out = dir + "/idle_server"
         let (status, output) = try await runTool(
             "cc",
@@ -77,7 +48,7 @@ final class GuestProcess: @unchecked Sendable {
         -> GuestProcess
     {
         let binary = try await IdleServerBinary.shared.get()
-        let directory = try makeScratchDirectory()
+        let directory = try Scratch("guest").path
         let prefix = directory + "/vgdb"
         let argv =
             [

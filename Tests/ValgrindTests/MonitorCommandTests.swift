@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Valgrind
@@ -7,50 +8,19 @@ import Testing
 import Glibc
 #endif
 
-/// The built `snapctl` executable, which SwiftPM puts beside the test bundle.
-func snapctlBinary() throws -> String {
-    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let path = directory.appendingPathComponent("snapctl").path
-    guard FileManager.default.isExecutableFile(atPath: path) else {
-        throw TestFailure(
-            "no snapctl executable at \(path): build it first (scripts/setup runs swift build --build-tests)"
-        )
-    }
-    return path
-}
-
-/// Runs snapctl with `arguments`; returns the wait status and what it printed on stdout and stderr.
+/// Runs the built snapctl with `arguments`, optionally sending it a signal after a delay.
 func runSnapctl(
     _ arguments: [String],
     environment: [String: String]? = nil,
     signal: (number: Int32, after: Duration)? = nil
 ) async throws -> (status: Int32, stdout: String, stderr: String) {
-    let directory = try makeScratchDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try snapctlBinary())
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    let outPath = directory + "/out"
-    let errPath = directory + "/err"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
-    process.standardOutput = FileHandle(forWritingAtPath: outPath)
-    process.standardError = FileHandle(forWritingAtPath: errPath)
-    try process.run()
-    if let signal {
-        try await Task.sleep(for: signal.after)
-        kill(process.processIdentifier, signal.number)
-    }
-    while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-    let status: Int32 =
-        process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    return (
-        status,
-        (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-        (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    let result = try await Programs.run(
+        try Programs.requireSnapctl(),
+        arguments,
+        environment: environment,
+        signal: signal
     )
+    return (result.status, result.stdout, result.stderr)
 }
 
 @Suite("snapctl monitor and doctor, the executable", .serialized)
