@@ -184,7 +184,7 @@ public enum BundleComposer {
         return names
     }
 
-    /// The `env:` a run's plan gave its server, for redacting the secret-named ones; a plan that does not
+    /// The `env:` a run's plan gave its servers, for redacting the secret-named ones; a plan that does not
     /// load (it did when the run started, so this is a damaged run directory) gives none, and the name-based
     /// rules still apply to the packing environment.
     static func serverEnvironment(_ plan: [UInt8]?) -> [String: String] {
@@ -192,7 +192,9 @@ public enum BundleComposer {
         let text = String(decoding: plan, as: UTF8.self)
         guard let loaded = try? Plan.load(yaml: text, fileName: "plan.yaml", options: .init(requireSteps: false))
         else { return [:] }
-        return loaded.target.server?.environment ?? [:]
+        // A replica's primary has an `env:` of its own, redacted the same way.
+        return (loaded.target.server?.environment ?? [:])
+            .merging(loaded.primary?.server?.environment ?? [:]) { server, _ in server }
     }
 
     static func environmentJSON(_ environment: BundleEnvironment) -> [UInt8] {

@@ -127,7 +127,8 @@ public enum Replay {
         let planText = String(decoding: planBytes, as: UTF8.self)
         var plan = try BundlePlan.load(yaml: planText, manifest: recorded, file: bundle)
         if case .attach(let attach) = plan.target { throw .attachedRun(file: bundle, pid: attach.pid) }
-        if let environment = plan.target.server?.environment, !environment.isEmpty, !options.allowServerEnvironment {
+        for environment in [plan.target.server?.environment, plan.primary?.server?.environment].compactMap({ $0 })
+        where !environment.isEmpty && !options.allowServerEnvironment {
             throw .serverEnvironment(file: bundle, names: environment.keys.sorted())
         }
         let comparable = ReplayComparison.compare(recorded: recorded, replayed: recorded, tolerance: options.tolerance)
@@ -166,6 +167,14 @@ public enum Replay {
             // LOAD_FILE, LOAD DATA and SELECT INTO OUTFILE confined to the unpacked bundle.
             server.options += ["--secure-file-priv=\(folder)", "--skip-networking"]
             plan.target = .server(server)
+        }
+        if var primary = plan.primary, case .server(var server) = primary.source {
+            if let binary = options.permissions.serverBinary { server.binary = binary }
+            // The primary listens on the loopback address only: snapctl puts --bind-address and --port
+            // after every option; its files are confined like the replica's.
+            server.options += ["--secure-file-priv=\(folder)"]
+            primary.source = .server(server)
+            plan.primary = primary
         }
 
         let runDirectory: String

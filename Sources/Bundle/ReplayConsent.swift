@@ -55,6 +55,11 @@ public enum ReplayConsent {
         "thread-stack", "tmp-disk-table-size", "tmp-memory-table-size", "tmp-table-size",
         "transaction-alloc-block-size", "transaction-isolation", "transaction-prealloc-size",
         "userstat",
+        // What a replica applies and how its primary logs it: filters and the event format shape the
+        // replica's memory and cannot open the network, load code or touch files.
+        "binlog-format", "binlog-row-image", "replicate-do-db", "replicate-ignore-db", "replicate-do-table",
+        "replicate-ignore-table", "replicate-wild-do-table", "replicate-wild-ignore-table", "slave-parallel-threads",
+        "slave-parallel-mode",
     ]
 
     /// Massif options a bundle may set: what and how Massif measures, never where it writes.
@@ -117,6 +122,22 @@ public enum ReplayConsent {
             )
             for statement in server.initSQL { lines.append("init_sql: \(oneLine(statement))") }
         }
+        if let primary = plan.primary?.server {
+            lines.append(
+                "primary (a second server, not profiled): \(primary.binary ?? "mariadbd or mysqld from PATH") "
+                    + "(\(primary.flavor.rawValue))"
+            )
+            lines.append(
+                "primary options from the bundle: "
+                    + (primary.options.isEmpty ? "none" : primary.options.joined(separator: " "))
+            )
+            for statement in primary.initSQL { lines.append("primary init_sql: \(oneLine(statement))") }
+            lines.append(
+                "the primary listens on 127.0.0.1 only, at a free port snapctl picks, for the replica to connect "
+                    + "to (--bind-address and --port last); the replication user's password is generated and kept "
+                    + "in memory"
+            )
+        }
         if !plan.massif.options.isEmpty {
             lines.append("massif options from the bundle: " + plan.massif.options.joined(separator: " "))
         }
@@ -128,6 +149,9 @@ public enum ReplayConsent {
             lines.append(line)
         }
         for (index, step) in plan.steps.enumerated() {
+            if step.on == .primary {
+                lines.append("step \(index + 1) '\(step.label)': SQL on the primary, then the replica catches up")
+            }
             switch step.kind {
             case .shell(let command):
                 lines.append("step \(index + 1) '\(step.label)': shell command: \(oneLine(command))")
@@ -148,7 +172,10 @@ public enum ReplayConsent {
         func place(_ needle: String) -> String {
             line(of: needle, in: planText).map { "plan.yaml:\($0)" } ?? "plan.yaml"
         }
-        if let server = plan.target.server {
+        var servers: [(what: String, server: Plan.Server)] = []
+        if let server = plan.target.server { servers.append(("server", server)) }
+        if let primary = plan.primary?.server { servers.append(("primary", primary)) }
+        for (what, server) in servers {
             if permissions.serverBinary == nil, let binary = server.binary {
                 let base = binary.split(separator: "/").last.map(String.init) ?? binary
                 let nameOnly = !binary.contains("/")
@@ -158,7 +185,7 @@ public enum ReplayConsent {
                         Refusal(
                             place: place(binary),
                             what:
-                                "the bundle names the server binary '\(binary)', not a mariadbd* or mysqld* on PATH or at an absolute path",
+                                "the bundle names the \(what) binary '\(binary)', not a mariadbd* or mysqld* on PATH or at an absolute path",
                             flag: "--server-binary PATH (the server to run instead)"
                         )
                     )
@@ -171,7 +198,7 @@ public enum ReplayConsent {
                     Refusal(
                         place: place(option),
                         what:
-                            "server option '\(option)' is not one replay accepts (memory-relevant options only; see docs/bundle.md): it could open the network, load code or read and write files",
+                            "\(what) option '\(option)' is not one replay accepts (memory-relevant options only; see docs/bundle.md): it could open the network, load code or read and write files",
                         flag: "--allow-server-option \(name.isEmpty ? option : name)"
                     )
                 )

@@ -64,10 +64,17 @@ public struct SecretScrubber: Sendable {
     }
 
     /// Text: patterns first (their placeholders hold no secret), then the exact values.
-    func scrubText(_ text: String, path: String, baseLine: Int) -> (String, [Finding]) {
+    /// `compiled` are the patterns for `text` when the caller already has them: compiling them costs far
+    /// more than matching one line, and a massif file has thousands.
+    func scrubText(
+        _ text: String,
+        path: String,
+        baseLine: Int,
+        compiled: [Pattern]? = nil
+    ) -> (String, [Finding]) {
         var result: [Finding] = []
         var current = text
-        for pattern in Self.patterns(for: current) {
+        for pattern in compiled ?? Self.patterns(for: current) {
             let (replaced, lines) = apply(pattern, to: current)
             if !lines.isEmpty {
                 current = replaced
@@ -165,13 +172,22 @@ public struct SecretScrubber: Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         var result: [Finding] = []
         var lines: [String] = []
+        // The two pattern sets a line can need (see `patterns(for:)`), compiled once per file.
+        let clientLine = Self.patterns(for: "mysql")
+        let otherLine = Self.patterns(for: "")
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let (keep, rest) = Self.massifNumbers(line)
             if rest.isEmpty {
                 lines.append(String(line))
                 continue
             }
-            let (scrubbed, found) = scrubText(String(rest), path: path, baseLine: number + 1)
+            let lowered = rest.lowercased()
+            let (scrubbed, found) = scrubText(
+                String(rest),
+                path: path,
+                baseLine: number + 1,
+                compiled: lowered.contains("mysql") || lowered.contains("mariadb") ? clientLine : otherLine
+            )
             result += found
             lines.append(String(keep) + scrubbed)
         }

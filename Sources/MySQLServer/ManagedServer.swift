@@ -158,7 +158,9 @@ public actor ManagedServer {
         )
         let exitBox = ExitBox()
         let (pid, supervisor) = try await spawn(
-            command,
+            executable: command.valgrind,
+            arguments: command.arguments,
+            description: command.description,
             environment: options.environment,
             layout: layout,
             exitBox: exitBox
@@ -309,9 +311,12 @@ public actor ManagedServer {
         }
     }
 
-    /// Starts valgrind in a new process group; a supervising task waits for its exit and records it.
-    private static func spawn(
-        _ command: ValgrindCommand,
+    /// Starts a program (valgrind, or a server not profiled) in a new process group; a supervising task
+    /// waits for its exit and records it.
+    static func spawn(
+        executable: String,
+        arguments: [String],
+        description: String,
         environment: [String: String],
         layout: ServerRunLayout,
         exitBox: ExitBox
@@ -335,8 +340,8 @@ public actor ManagedServer {
             defer { pidSink.finish() }
             do {
                 let result = try await Subprocess.run(
-                    .path(.init(command.valgrind)),
-                    arguments: Arguments(command.arguments),
+                    .path(.init(executable)),
+                    arguments: Arguments(arguments),
                     environment: processEnvironment,
                     workingDirectory: .init(layout.serverDirectory),
                     platformOptions: platform,
@@ -367,26 +372,27 @@ public actor ManagedServer {
             case .failure(let error): reason = "\(error)"
             case .success(let exit): reason = "it ended with \(exit) before reporting its pid"
             }
-            throw .spawnFailed(command: command.description, reason: reason)
+            throw .spawnFailed(command: description, reason: reason)
         }
         return (pid, supervisor)
     }
 
     /// Polls until the socket accepts a connection, the process exits, the timeout passes, or the task is
     /// cancelled. Throws the matching ``ServerError``; the caller stops the server.
-    private static func waitUntilReady(
+    static func waitUntilReady(
         pid: Int32,
         layout: ServerRunLayout,
         exitBox: ExitBox,
         timeout: Duration,
         started: ContinuousClock.Instant,
+        underValgrind: Bool = true,
         progress: @Sendable (LaunchProgress) -> Void
     ) async throws(ServerError) {
         var lastReport = started
         while true {
             if let exit = exitBox.value {
                 throw .exitedDuringStartup(
-                    pid: pid,
+                    pid: underValgrind ? pid : nil,
                     exit: exit,
                     errorLog: LogTail.read(layout.errorLog),
                     valgrindLog: LogTail.read(layout.valgrindLog + "", lines: 20).orConsole(layout.consoleLog)

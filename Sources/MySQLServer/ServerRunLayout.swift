@@ -5,16 +5,29 @@
 public struct ServerRunLayout: Sendable, Hashable, Codable {
     /// The run directory, created by the caller.
     public var runDirectory: String
+    /// Which server of the run this is: `server` (the profiled one) or `primary` (the server a profiled
+    /// replica replicates from). It names the private directory and the logs.
+    public var role: String
+
+    /// The profiled server's role.
+    public static let profiledRole = "server"
+    /// The primary's role.
+    public static let primaryRole = "primary"
 
     /// Creates the layout of `runDirectory` (a trailing slash is ignored).
-    public init(runDirectory: String) {
+    public init(runDirectory: String, role: String = ServerRunLayout.profiledRole) {
         var directory = runDirectory
         while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
         self.runDirectory = directory
+        self.role = role
     }
 
-    /// `RUN/server`: private to the user (0700), because the socket accepts root without a password.
-    public var serverDirectory: String { runDirectory + "/server" }
+    /// The prefix of the logs of a server other than the profiled one (`primary.`), empty for it.
+    private var logPrefix: String { role == Self.profiledRole ? "" : role + "." }
+
+    /// `RUN/server` (`RUN/primary`): private to the user (0700), because the socket accepts root without a
+    /// password.
+    public var serverDirectory: String { runDirectory + "/" + role }
     /// `RUN/server/data`.
     public var datadir: String { serverDirectory + "/data" }
     /// `RUN/server/tmp`: the server's `--tmpdir`. MariaDB deletes every `#sql*` file in its tmpdir when it
@@ -32,14 +45,19 @@ public struct ServerRunLayout: Sendable, Hashable, Codable {
     /// `RUN/logs`.
     public var logsDirectory: String { runDirectory + "/logs" }
     /// `RUN/logs/server.err`: the server's `--log-error`.
-    public var errorLog: String { logsDirectory + "/server.err" }
+    public var errorLog: String { logsDirectory + "/" + (role == Self.profiledRole ? "server" : role) + ".err" }
     /// `RUN/logs/valgrind.log`: valgrind's `--log-file`.
-    public var valgrindLog: String { logsDirectory + "/valgrind.log" }
+    public var valgrindLog: String {
+        // A server not run under valgrind has no valgrind log: its console stands in for it.
+        role == Self.profiledRole ? logsDirectory + "/valgrind.log" : consoleLog
+    }
     /// `RUN/logs/server.console`: the valgrind process's stdout and stderr, which catch what is printed
     /// before `--log-file` is open (a bad valgrind option, a missing program).
-    public var consoleLog: String { logsDirectory + "/server.console" }
+    public var consoleLog: String {
+        logsDirectory + "/" + (role == Self.profiledRole ? "server" : role) + ".console"
+    }
     /// `RUN/logs/datadir-init.log`: the output of the datadir initialiser.
-    public var initialisationLog: String { logsDirectory + "/datadir-init.log" }
+    public var initialisationLog: String { logsDirectory + "/" + logPrefix + "datadir-init.log" }
 
     /// The longest unix socket path Linux accepts: `sizeof(sockaddr_un.sun_path)` (108) minus the NUL.
     public static let maximumSocketPathLength = 107

@@ -50,6 +50,13 @@ public struct ShutdownOutcome: Sendable, Hashable, Codable, CustomStringConverti
     }
 
     public var description: String {
+        let final =
+            massifFinalFilePresent ? "Massif's final file is \(massifFinalFile)" : "Massif wrote no final file"
+        return "\(summary); \(final)"
+    }
+
+    /// How the server was stopped and how long it took, without Massif's file (a server not profiled).
+    public var summary: String {
         let how: String
         switch method {
         case .alreadyExited: how = "had already exited"

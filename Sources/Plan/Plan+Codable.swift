@@ -119,7 +119,8 @@ extension Plan.ExpectedError {
 
 extension Plan.Step {
     private enum CodingKeys: String, CodingKey {
-        case label, kind, `repeat`, snapshots, expect, maxGrowth, connection, timeout, allocations, lensBudget
+        case label, kind, `repeat`, snapshots, expect, maxGrowth, connection, timeout, on, catchUpTimeout
+        case allocations, lensBudget
     }
 
     // The lens keys are written only when set, so that a plan without lenses keeps the shape it always had.
@@ -133,6 +134,8 @@ extension Plan.Step {
         maxGrowth = try container.decodeIfPresent(ByteSize.self, forKey: .maxGrowth)
         connection = try container.decodeIfPresent(String.self, forKey: .connection)
         timeout = try container.decodeIfPresent(PlanDuration.self, forKey: .timeout)
+        on = try container.decodeIfPresent(Plan.StepServer.self, forKey: .on) ?? .server
+        catchUpTimeout = try container.decodeIfPresent(PlanDuration.self, forKey: .catchUpTimeout)
         allocations = try container.decodeIfPresent(Bool.self, forKey: .allocations) ?? false
         lensBudget = try container.decodeIfPresent(Plan.LensBudget.self, forKey: .lensBudget) ?? Plan.LensBudget()
     }
@@ -147,6 +150,8 @@ extension Plan.Step {
         try container.encodeIfPresent(maxGrowth, forKey: .maxGrowth)
         try container.encodeIfPresent(connection, forKey: .connection)
         try container.encodeIfPresent(timeout, forKey: .timeout)
+        try container.encode(on, forKey: .on)
+        try container.encodeIfPresent(catchUpTimeout, forKey: .catchUpTimeout)
         if allocations { try container.encode(allocations, forKey: .allocations) }
         if !lensBudget.isEmpty { try container.encode(lensBudget, forKey: .lensBudget) }
     }

@@ -57,6 +57,9 @@ struct MysqlTestWriter {
         case .attach(let attach):
             lines.append("# the run attached to a running server as user '\(attach.user)'")
         }
+        if let primary = plan.primary {
+            for line in Self.primaryNotice(primary) { lines.append("# " + line) }
+        }
         lines.append("# result sets are not logged: the test checks that statements run and fail where expected")
         lines.append("--disable_result_log")
         lines.append("")
@@ -72,6 +75,13 @@ struct MysqlTestWriter {
             let index = position + 1
             if case .snap = step.kind {
                 lines.append("# [\(index)] snapctl takes a detailed heap snapshot here: '\(step.label)'")
+                lines.append("")
+                continue
+            }
+            if step.on == .primary {
+                // Not run here: this test covers the profiled server only (see the header).
+                lines.append("# [\(index)] \(oneLine(step.label)) (\(step.kind.key)) ran on the primary; not run here:")
+                for statement in step.statements { lines.append("#   " + oneLine(statement) + ";") }
                 lines.append("")
                 continue
             }
@@ -122,6 +132,25 @@ struct MysqlTestWriter {
         lines.append("--enable_result_log")
         lines.append("--echo # done")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What the header says of a plan with a primary: the test covers the profiled server (the replica)
+    /// only, with no replication, and the primary's part is left as comments.
+    static func primaryNotice(_ primary: Plan.Primary) -> [String] {
+        var notice = [
+            "NOTE: this plan profiles a replica fed by a primary. This test covers only the profiled server (the",
+            "replica): it sets up no replication, and the steps the plan runs on the primary (on: primary) are",
+            "below as comments, not run. The replica's memory in the plan came from applying what those steps wrote.",
+        ]
+        if let server = primary.server {
+            if !server.options.isEmpty { notice.append("primary options: " + server.options.joined(separator: " ")) }
+            for statement in server.initSQL {
+                notice.append(
+                    "primary init_sql: " + statement.split(whereSeparator: \.isNewline).joined(separator: " ")
+                )
+            }
+        }
+        return notice
     }
 
     /// The statements, the expected error before the last one.

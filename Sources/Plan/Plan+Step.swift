@@ -23,6 +23,11 @@ extension Plan {
         public var allocations: Bool = false
         /// The step's budgets on the lenses (`max_peak`, `max_allocated`, `max_allocations`).
         public var lensBudget: LensBudget = LensBudget()
+        /// Which server the step's SQL runs on (`on:`): the profiled server unless it says `primary`.
+        public var on: StepServer
+        /// How long the replica may take to catch up after this step (`catch_up_timeout:`); `nil` means
+        /// the primary's own.
+        public var catchUpTimeout: PlanDuration?
 
         public init(
             label: String,
@@ -32,7 +37,9 @@ extension Plan {
             expect: Expectation? = nil,
             maxGrowth: ByteSize? = nil,
             connection: String? = nil,
-            timeout: PlanDuration? = nil
+            timeout: PlanDuration? = nil,
+            on: StepServer = .server,
+            catchUpTimeout: PlanDuration? = nil
         ) {
             self.label = label
             self.kind = kind
@@ -42,6 +49,8 @@ extension Plan {
             self.maxGrowth = maxGrowth
             self.connection = connection
             self.timeout = timeout
+            self.on = on
+            self.catchUpTimeout = catchUpTimeout
         }
 
         /// The statements a `sql`, resolved `sql_file` or `parallel` step runs; empty for other kinds.

@@ -31,7 +31,36 @@ enum YAMLWriter {
         case .server(let server):
             if server != .embeddedDefault { pairs.append(("server", node(for: server))) }
         case .attach(let attach):
-            pairs.append(("attach", node(for: attach)))
+            var attachNode = node(for: attach)
+            if let primary = plan.primary, let existing = primary.existing,
+                case .mapping(var attachPairs) = attachNode
+            {
+                var inner: [(String, Node)] = []
+                switch existing.endpoint {
+                case .socket(let path): inner.append(("socket", text(path)))
+                case .tcp(let host, let port):
+                    inner.append(("host", text(host)))
+                    inner.append(("port", number(port)))
+                }
+                if existing.user != Plan.Connection.defaultUser { inner.append(("user", text(existing.user))) }
+                if let passwordEnv = existing.passwordEnv { inner.append(("password_env", text(passwordEnv))) }
+                if primary.catchUpTimeout != Plan.Primary.defaultCatchUpTimeout {
+                    inner.append(("catch_up_timeout", text(primary.catchUpTimeout.description)))
+                }
+                attachPairs[Node("primary")] = mapping(inner, style: .flow)
+                attachNode = .mapping(attachPairs)
+            }
+            pairs.append(("attach", attachNode))
+        }
+        if let primary = plan.primary, let server = primary.server {
+            var primaryNode = node(for: server)
+            if primary.catchUpTimeout != Plan.Primary.defaultCatchUpTimeout,
+                case .mapping(var primaryPairs) = primaryNode
+            {
+                primaryPairs[Node("catch_up_timeout")] = text(primary.catchUpTimeout.description)
+                primaryNode = .mapping(primaryPairs)
+            }
+            pairs.append(("primary", primaryNode))
         }
         if plan.massif != Plan.MassifSettings() {
             var massif: [(String, Node)] = []
@@ -177,6 +206,8 @@ enum YAMLWriter {
         }
         if let connection = step.connection { pairs.append(("connection", text(connection))) }
         if let timeout = step.timeout { pairs.append(("timeout", text(timeout.description))) }
+        if step.on != .server { pairs.append(("on", text(step.on.rawValue))) }
+        if let timeout = step.catchUpTimeout { pairs.append(("catch_up_timeout", text(timeout.description))) }
         return mapping(pairs)
     }
 

@@ -14,6 +14,8 @@ public struct Plan: Sendable, Hashable, Codable {
     public var description: String?
     /// Which server the session profiles: one it starts, or one already running under valgrind.
     public var target: Target
+    /// The primary the profiled server replicates from; `nil` when it is not a replica.
+    public var primary: Primary?
     /// Massif settings.
     public var massif: MassifSettings
     /// What each step snapshots when the step says nothing.
@@ -36,6 +38,7 @@ public struct Plan: Sendable, Hashable, Codable {
         name: String,
         description: String? = nil,
         target: Target = .server(.embeddedDefault),
+        primary: Primary? = nil,
         massif: MassifSettings = MassifSettings(),
         snapshots: SnapshotDefaults = SnapshotDefaults(),
         observe: [Observable] = Plan.defaultObserve,
@@ -48,6 +51,7 @@ public struct Plan: Sendable, Hashable, Codable {
         self.name = name
         self.description = description
         self.target = target
+        self.primary = primary
         self.massif = massif
         self.snapshots = snapshots
         self.observe = observe

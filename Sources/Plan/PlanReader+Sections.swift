@@ -2,7 +2,8 @@ import Yams
 
 extension PlanReader {
     static let topKeys = [
-        "version", "name", "description", "server", "attach", "massif", "snapshots", "observe", "connections",
+        "version", "name", "description", "server", "attach", "primary", "massif", "snapshots", "observe",
+        "connections",
         "budget", "leak", "allocations", "steps",
     ]
 
@@ -33,8 +34,21 @@ extension PlanReader {
             )
         } else if let field = top["attach"] {
             if let attach = readAttach(field) { plan.target = .attach(attach) }
+            plan.primary = readAttachedPrimary(field)
         } else if let field = top["server"] {
             if let server = readServer(field) { plan.target = .server(server) }
+        }
+        if let field = top["primary"] {
+            if top["attach"] != nil {
+                fail(
+                    "'primary' beside 'attach' would start a new primary for a replica that already has one; "
+                        + "give the running primary's connection inside attach instead, e.g. attach: {pid: 4242, "
+                        + "socket: /run/mysqld/replica.sock, primary: {host: 127.0.0.1, port: 3306, user: repl}}",
+                    at: field.keyNode
+                )
+            } else {
+                plan.primary = readPrimary(field)
+            }
         }
         if let field = top["massif"] { plan.massif = readMassif(field) }
         if let field = top["snapshots"] { plan.snapshots = readSnapshotDefaults(field) }
@@ -101,13 +115,108 @@ extension PlanReader {
         )
     }
 
+    static let serverKeys = ["flavor", "binary", "options", "init_sql", "startup_timeout", "env"]
+
     mutating func readServer(_ field: Field) -> Plan.Server? {
-        var server = Plan.Server()
-        if Self.isNull(field.value) { return server }
+        if Self.isNull(field.value) { return Plan.Server() }
         let context = "server"
-        let keys = ["flavor", "binary", "options", "init_sql", "startup_timeout", "env"]
-        guard let fields = fields(field.value, of: context, keys: keys, example: "{flavor: mariadb, binary: mariadbd}")
+        guard
+            let fields = fields(
+                field.value,
+                of: context,
+                keys: Self.serverKeys,
+                example: "{flavor: mariadb, binary: mariadbd}"
+            )
         else { return nil }
+        return readServerFields(fields, in: context)
+    }
+
+    /// `primary:` beside `server:`: the same keys as `server:`, and `catch_up_timeout`.
+    mutating func readPrimary(_ field: Field) -> Plan.Primary? {
+        if Self.isNull(field.value) { return Plan.Primary(source: .server(Plan.Server())) }
+        let context = "primary"
+        guard
+            let fields = fields(
+                field.value,
+                of: context,
+                keys: Self.serverKeys + ["catch_up_timeout"],
+                example: "{options: [--binlog-format=ROW], catch_up_timeout: 30s}"
+            )
+        else { return nil }
+        var primary = Plan.Primary(source: .server(readServerFields(fields, in: context)))
+        if let field = fields["catch_up_timeout"], let timeout = duration(field, in: context, positive: true) {
+            primary.catchUpTimeout = timeout
+        }
+        return primary
+    }
+
+    /// `primary:` inside `attach:`: how to reach the primary the attached replica replicates from.
+    mutating func readAttachedPrimary(_ attachField: Field) -> Plan.Primary? {
+        guard case .mapping(let mapping) = attachField.value,
+            let (keyNode, value) = mapping.first(where: { $0.key.scalar?.string == "primary" })
+        else { return nil }
+        let context = "primary of attach"
+        let keys = ["socket", "host", "port", "user", "password_env", "catch_up_timeout"]
+        let example = "{host: 127.0.0.1, port: 3306, user: repl, password_env: PRIMARY_PWD}"
+        if Self.isNull(value) {
+            fail(
+                "'primary' in attach has no connection; say how to reach the running primary with socket: or "
+                    + "host: (and port:), e.g. primary: \(example)",
+                at: keyNode
+            )
+            return nil
+        }
+        guard let fields = fields(value, of: context, keys: keys, example: example) else { return nil }
+        guard let endpoint = readEndpoint(fields, in: context, at: keyNode) else {
+            if fields["socket"] == nil && fields["host"] == nil {
+                fail(
+                    "'primary' in attach has no connection; say how to reach the running primary with socket: or "
+                        + "host: (and port:), e.g. primary: \(example)",
+                    at: keyNode
+                )
+            }
+            return nil
+        }
+        var connection = Plan.PrimaryConnection(endpoint: endpoint)
+        if let field = fields["user"], let user = text(field, in: context) { connection.user = user }
+        if let field = fields["password_env"] { connection.passwordEnv = environmentName(field, in: context) }
+        var primary = Plan.Primary(source: .existing(connection))
+        if let field = fields["catch_up_timeout"], let timeout = duration(field, in: context, positive: true) {
+            primary.catchUpTimeout = timeout
+        }
+        return primary
+    }
+
+    /// `socket:` or `host:` with an optional `port:`; `nil` (after reporting what is wrong) without one.
+    mutating func readEndpoint(_ fields: [Field], in context: String, at node: Node) -> Plan.Endpoint? {
+        let socket = fields["socket"]
+        let host = fields["host"]
+        if let socket, host != nil {
+            fail("\(context) has both 'socket' and 'host'; connect through one of them", at: socket.keyNode)
+            return nil
+        } else if let socket {
+            if let port = fields["port"] {
+                fail("'port' in \(context) goes with 'host', not 'socket'; remove it or use host:", at: port.keyNode)
+            }
+            return text(socket, in: context).map { .socket(path: $0) }
+        } else if let host {
+            var port = Plan.Endpoint.defaultPort
+            if let field = fields["port"], let value = integer(field, in: context, minimum: 1) {
+                if value > 65535 {
+                    fail("'port' in \(context): expected a TCP port from 1 to 65535, got \(value)", at: field.value)
+                }
+                port = value
+            }
+            return text(host, in: context).map { .tcp(host: $0, port: port) }
+        } else if let port = fields["port"] {
+            fail("'port' in \(context) needs 'host'; add host: 127.0.0.1", at: port.keyNode)
+        }
+        return nil
+    }
+
+    /// The keys `server:` and `primary:` share.
+    mutating func readServerFields(_ fields: [Field], in context: String) -> Plan.Server {
+        var server = Plan.Server()
         if let field = fields["flavor"], let flavor = choice(field, in: context, as: Plan.Flavor.self) {
             server.flavor = flavor
         }
@@ -179,7 +288,7 @@ extension PlanReader {
 
     mutating func readAttach(_ field: Field) -> Plan.Attach? {
         let context = "attach"
-        let keys = ["pid", "vgdb_prefix", "socket", "host", "port", "user", "password_env"]
+        let keys = ["pid", "vgdb_prefix", "socket", "host", "port", "user", "password_env", "primary"]
         guard
             let fields = fields(field.value, of: context, keys: keys, example: "{pid: 4242, socket: /run/mysqld.sock}")
         else { return nil }

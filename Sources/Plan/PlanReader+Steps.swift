@@ -4,7 +4,8 @@ extension PlanReader {
     static let kindKeys = ["sql", "sql_file", "snap", "sleep", "shell", "parallel"]
     static let stepKeys =
         ["label"] + kindKeys + [
-            "repeat", "snapshots", "expect", "budget", "connection", "timeout", "allocations",
+            "repeat", "snapshots", "expect", "budget", "connection", "timeout", "on", "catch_up_timeout",
+            "allocations",
         ]
 
     /// The step kinds each modifier key goes with; every other kind refuses it.
@@ -15,6 +16,8 @@ extension PlanReader {
         "budget": ["sql", "sql_file", "sleep", "shell", "parallel"],
         "connection": ["sql", "sql_file", "parallel"],
         "timeout": ["sql", "sql_file", "shell", "parallel"],
+        "on": ["sql", "sql_file", "parallel"],
+        "catch_up_timeout": ["sql", "sql_file", "parallel"],
         "allocations": ["sql", "sql_file", "sleep", "shell", "parallel"],
     ]
 
@@ -152,6 +155,27 @@ extension PlanReader {
             checkConnection(name, at: field.value, in: context, plan: plan)
         }
         if let field = fields["timeout"] { step.timeout = duration(field, in: context, positive: true) }
+        if let field = fields["on"], let server = choice(field, in: context, as: Plan.StepServer.self) {
+            step.on = server
+            if server == .primary && plan.primary == nil {
+                fail(
+                    "\(context) runs on: primary, but the plan has no primary; add primary: beside server: (a "
+                        + "primary snapctl starts) or attach: {primary: {host: ..., port: ...}} (a running one), "
+                        + "or remove on: primary",
+                    at: field.value
+                )
+            }
+        }
+        if let field = fields["catch_up_timeout"] {
+            step.catchUpTimeout = duration(field, in: context, positive: true)
+            if step.on != .primary {
+                fail(
+                    "'catch_up_timeout' in \(context) applies to steps with on: primary (the replica catches up "
+                        + "after them); add on: primary or remove it",
+                    at: field.keyNode
+                )
+            }
+        }
 
         guard let label, !label.isEmpty else { return nil }
         let valid = errors.count == errorCount && kind != nil

@@ -21,6 +21,7 @@ extension HTMLPage {
         out += "<h3>[\(step.index)] \(HTML.escape(step.label))</h3>\(HTMLPage.outcomeBadge(step.outcome))"
         var about = [step.kind.rawValue]
         if let connection = record?.connection { about.append("on \(connection)") }
+        if step.on == "primary" { about.append("SQL on the primary") }
         if let connections = record?.parallelConnections { about.append("\(connections) connections at once") }
         if let record, record.repeat > 1 { about.append("\(step.rounds) of \(record.repeat) rounds") }
         out += "<span class=\"muted\">\(HTML.escape(about.joined(separator: " · ")))</span></div>\n"
@@ -96,6 +97,15 @@ extension HTMLPage {
             )
         }
         if let status = record?.exitStatus { items.append(("exit", HTML.escape(status), "")) }
+        if let replica = step.replica {
+            let healthy = replica.isReplicating && replica.caughtUp != false
+            items.append(("replica", HTML.escape(RunReport.replicaSummary(replica)), healthy ? "" : "grew"))
+        }
+        if let growth = step.replicationGrowth {
+            var text = Format.signedBytes(growth.bytes)
+            if let first = growth.functions.first { text += " through " + RunReport.shortName(first) }
+            items.append(("replication code", HTML.escape(text), HTMLPage.tone(growth.bytes)))
+        }
         out += "<div class=\"facts\">"
         for (key, value, tone) in items {
             out += "<div><span class=\"k\">\(key)</span><span class=\"v \(tone)\">\(value)</span></div>"

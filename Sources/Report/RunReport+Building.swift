@@ -25,6 +25,8 @@ extension RunReport {
             var report = StepReport(index: step.index, label: step.label, kind: step.kind, outcome: step.outcome)
             report.duration = step.duration
             report.rounds = step.rounds
+            report.on = step.on
+            report.replica = step.replica
             report.error = step.error.map { error in
                 var text = error.message
                 if let code = error.code {
@@ -50,6 +52,7 @@ extension RunReport {
                 let diff = SnapshotDiff(before: before, after: after, folding: folding)
                 report.sites = sites(diff, growing: true, limit: siteLimit)
                 report.shrunk = sites(diff, growing: false, limit: siteLimit)
+                if manifest.primary != nil { report.replicationGrowth = ReplicationGrowth.measure(diff) }
             }
             if let lenses = step.lenses {
                 addLenses(
@@ -133,6 +136,10 @@ extension RunReport {
             budgets: budgets,
             leaks: leaks
         )
+        report.primary = manifest.primary.map { primary in
+            [primary.flavor, primary.version].compactMap { $0 }.joined(separator: " ")
+                + " at \(primary.address) (\(primary.mode == "managed" ? "started by snapctl, not profiled" : "attached"))"
+        }
         if manifest.server?.pagesAsHeap == true,
             let last = manifest.snapshots.filter({ snapshots[$0.id]?.tree != nil }).max(by: { $0.id < $1.id }),
             let tree = snapshots[last.id]?.tree

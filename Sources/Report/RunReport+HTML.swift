@@ -140,7 +140,10 @@ struct HTMLPage {
         out += "<header>\n<h1>snapctl report: \(HTML.escape(report.plan))</h1>\n<p class=\"sub\">"
         var parts: [String] = []
         if let description = manifest.plan.description { parts.append(HTML.escape(description)) }
-        if let server = report.server { parts.append(HTML.escape(server)) }
+        if let server = report.server {
+            parts.append((report.primary == nil ? "" : "replica ") + HTML.escape(server))
+        }
+        if let primary = report.primary { parts.append("primary " + HTML.escape(primary)) }
         parts.append("started \(HTML.escape(manifest.startedAt))")
         if let duration = manifest.durationSeconds { parts.append("ran \(Format.seconds(duration))") }
         out += parts.joined(separator: " · ") + "</p>\n</header>\n"

@@ -7,7 +7,8 @@ extension RunReport {
     /// counters, the envelope beside the measured peak, and the verdicts.
     public func text() -> String {
         var out = "snapctl report: \(plan)\n"
-        if let server { out += "server:   \(server)\n" }
+        if let server { out += (primary == nil ? "server:   " : "replica:  ") + "\(server)\n" }
+        if let primary { out += "primary:  \(primary)\n" }
         out += "outcome:  \(status.rawValue)"
         if let exitCode { out += " (exit \(exitCode))" }
         out += "\n"
@@ -34,8 +35,11 @@ extension RunReport {
         }
 
         for step in steps
-        where !step.sites.isEmpty || step.error != nil || step.memoryUsedAfter != nil || step.hasLenses {
+        where !step.sites.isEmpty || step.error != nil || step.memoryUsedAfter != nil || step.replica != nil
+            || step.replicationGrowth != nil || step.hasLenses
+        {
             out += "\n[\(step.index)] \(step.label) (\(step.kind)"
+            if step.on == "primary" { out += " on the primary" }
             if step.rounds > 1 { out += ", \(step.rounds) rounds" }
             out += "): \(step.outcome.rawValue)"
             if let delta = step.delta {
@@ -43,6 +47,14 @@ extension RunReport {
             }
             out += "\n"
             if let error = step.error { out += "    error: \(error)\n" }
+            if let replica = step.replica { out += "    replica: \(Self.replicaSummary(replica))\n" }
+            if let growth = step.replicationGrowth {
+                out += "    replication code: \(Format.signedBytes(growth.bytes))"
+                if !growth.functions.isEmpty {
+                    out += " in call paths through " + growth.functions.map(Self.shortName).joined(separator: ", ")
+                }
+                out += "\n"
+            }
             if let peak = step.duringPeak { out += "    peak while running: \(Format.bytes(peak))\n" }
             if let before = step.memoryUsedBefore, let after = step.memoryUsedAfter {
                 out += "    server Memory_used: \(Format.bytes(Int(before))) -> "
@@ -201,4 +213,28 @@ extension RunReport {
     }
 
     static func clamped(_ value: UInt64) -> Int { Int(clamping: value) }
+}
+
+extension RunReport {
+    /// The replica's state in one line: `IO Yes, SQL Yes, 0 s behind, relay log 1.0 MiB, caught up in
+    /// 0.94 s`, and the last errors when there are any.
+    public static func replicaSummary(_ state: ReplicaState) -> String {
+        var parts = ["IO thread \(state.ioRunning)", "SQL thread \(state.sqlRunning)"]
+        parts.append(state.secondsBehind.map { "\($0) s behind" } ?? "Seconds_Behind_Master NULL")
+        if let space = state.relayLogSpace {
+            parts.append("relay log \(Format.bytes(Int(clamping: space)))")
+        }
+        if let seconds = state.catchUpSeconds {
+            parts.append("caught up in \(Format.seconds(seconds))")
+        } else if state.caughtUp == false {
+            parts.append("did not catch up" + (state.primaryPosition.map { " with \($0)" } ?? ""))
+        }
+        if let errno = state.lastIOErrno, errno != 0 {
+            parts.append("last IO error \(errno): \(state.lastIOError ?? "")")
+        }
+        if let errno = state.lastSQLErrno, errno != 0 {
+            parts.append("last SQL error \(errno): \(state.lastSQLError ?? "")")
+        }
+        return parts.joined(separator: ", ")
+    }
 }

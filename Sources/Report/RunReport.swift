@@ -18,6 +18,8 @@ public struct RunReport: Sendable, Hashable, Codable {
     public var exitCode: Int32?
     public var message: String?
     public var server: String?
+    /// The primary of a profiled replica (`mariadb 10.11.19 at 127.0.0.1:40123, managed`); `nil` otherwise.
+    public var primary: String?
     public var steps: [StepReport]
     /// The largest total (heap + extra + stacks) of any labelled snapshot or of Massif's own file.
     public var measuredPeak: Int?
@@ -38,7 +40,7 @@ public struct RunReport: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, plan, status, message, server, steps, envelope, budgets, leaks
+        case schema, plan, status, message, server, primary, steps, envelope, budgets, leaks
         case exitCode = "exit_code"
         case measuredPeak = "measured_peak_B"
         case measuredPeakSource = "measured_peak_source"
@@ -55,6 +57,7 @@ public struct RunReport: Sendable, Hashable, Codable {
         exitCode = try container.decodeIfPresent(Int32.self, forKey: .exitCode)
         message = try container.decodeIfPresent(String.self, forKey: .message)
         server = try container.decodeIfPresent(String.self, forKey: .server)
+        primary = try container.decodeIfPresent(String.self, forKey: .primary)
         steps = try container.decode([StepReport].self, forKey: .steps)
         measuredPeak = try container.decodeIfPresent(Int.self, forKey: .measuredPeak)
         measuredPeakSource = try container.decodeIfPresent(String.self, forKey: .measuredPeakSource)
@@ -73,6 +76,7 @@ public struct RunReport: Sendable, Hashable, Codable {
         try container.encodeIfPresent(exitCode, forKey: .exitCode)
         try container.encodeIfPresent(message, forKey: .message)
         try container.encodeIfPresent(server, forKey: .server)
+        try container.encodeIfPresent(primary, forKey: .primary)
         try container.encode(steps, forKey: .steps)
         try container.encodeIfPresent(measuredPeak, forKey: .measuredPeak)
         try container.encodeIfPresent(measuredPeakSource, forKey: .measuredPeakSource)
@@ -119,6 +123,12 @@ public struct StepReport: Sendable, Hashable, Codable {
     public var processlistBefore: UInt64?
     public var processlistAfter: UInt64?
     public var error: String?
+    /// `primary` for a step whose SQL ran on the primary; `nil` for the profiled server.
+    public var on: String?
+    /// The replica's state after the step, when the profiled server is a replica.
+    public var replica: ReplicaState?
+    /// On a replica: the part of the growth in call paths through replication code.
+    public var replicationGrowth: ReplicationGrowth?
 
     // MARK: Transient-memory lenses (docs/report.md)
 
@@ -151,7 +161,8 @@ public struct StepReport: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case index, label, kind, outcome, rounds, sites, shrunk, error
+        case index, label, kind, outcome, rounds, sites, shrunk, error, on, replica
+        case replicationGrowth = "replication_code"
         case allocated, churn, peak, sizing
         case allocatedBytes = "allocated_B"
         case allocationCalls = "allocations"
@@ -212,6 +223,9 @@ public struct StepReport: Sendable, Hashable, Codable {
         peakNote = try container.decodeIfPresent(String.self, forKey: .peakNote)
         sizing = try container.decodeIfPresent([SizingFinding].self, forKey: .sizing)
         lensProblems = try container.decodeIfPresent([String].self, forKey: .lensProblems)
+        on = try container.decodeIfPresent(String.self, forKey: .on)
+        replica = try container.decodeIfPresent(ReplicaState.self, forKey: .replica)
+        replicationGrowth = try container.decodeIfPresent(ReplicationGrowth.self, forKey: .replicationGrowth)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -245,6 +259,9 @@ public struct StepReport: Sendable, Hashable, Codable {
         try container.encodeIfPresent(peakNote, forKey: .peakNote)
         try container.encodeIfPresent(sizing, forKey: .sizing)
         try container.encodeIfPresent(lensProblems, forKey: .lensProblems)
+        try container.encodeIfPresent(on, forKey: .on)
+        try container.encodeIfPresent(replica, forKey: .replica)
+        try container.encodeIfPresent(replicationGrowth, forKey: .replicationGrowth)
     }
 }
 

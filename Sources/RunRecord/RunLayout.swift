@@ -16,6 +16,8 @@ public enum RunLayout {
     /// The managed server's private directory (datadir, socket, FIFOs); not part of the record, so
     /// left out of SHA256SUMS and removed once the server has stopped.
     public static let serverDirectory = "server"
+    /// A profiled replica's primary's private directory (datadir, binary logs, socket): like `server/`.
+    public static let primaryDirectory = "primary"
 
     /// `snapshots/0007-before-sort.massif`: the id in four digits, the phase, the file-safe label and,
     /// for rounds of a repeated step, `-r03`.
@@ -71,10 +73,12 @@ public enum RunLayout {
         "runs/" + fileSafeName + "-" + utcStamp
     }
 
-    /// Whether a file belongs in SHA256SUMS: everything but the checksum file itself and the server's
-    /// private directory.
+    /// Whether a file belongs in SHA256SUMS: everything but the checksum file itself and the servers'
+    /// private directories.
     public static func isChecksummed(_ relativePath: String) -> Bool {
-        relativePath != checksums && relativePath != serverDirectory
-            && !relativePath.hasPrefix(serverDirectory + "/")
+        relativePath != checksums
+            && ![serverDirectory, primaryDirectory].contains {
+                relativePath == $0 || relativePath.hasPrefix($0 + "/")
+            }
     }
 }

@@ -41,6 +41,8 @@ public struct RunManifest: Sendable, Hashable, Codable {
     public var warnings: [String]
     /// What `snapctl bundle pack` took out of the run; absent in a run directory as the session wrote it.
     public var redaction: Redaction? = nil
+    /// The primary the profiled replica replicated from; absent when the server was not a replica.
+    public var primary: PrimaryInfo? = nil
 
     public init(
         tool: Tool,
@@ -66,7 +68,7 @@ public struct RunManifest: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, plan, server, outcome, budgets, steps, snapshots, files, warnings, redaction
+        case schema, tool, plan, server, primary, outcome, budgets, steps, snapshots, files, warnings, redaction
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case durationSeconds = "duration_s"

@@ -35,6 +35,10 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var exitStatus: String?
     /// What the transient-memory lenses of the step were computed from; `nil` when it asked for none.
     public var lenses: StepLenses?
+    /// `primary` for a step whose SQL ran on the primary; `nil` for the profiled server.
+    public var on: String? = nil
+    /// The replica's state after the step, when the profiled server is a replica.
+    public var replica: ReplicaState? = nil
 
     public init(
         index: Int,
@@ -67,7 +71,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case index, label, kind, connection, sql, file, command, rounds, outcome, rows, warnings, error
+        case index, label, kind, connection, sql, file, command, rounds, outcome, rows, warnings, error, on, replica
         case `repeat`
         case parallelConnections = "parallel_connections"
         case start = "start_s"

@@ -18,7 +18,11 @@ struct Finaliser {
         await opened.executor?.closeAll()
         await opened.observer?.close()
         opened.watch?.finish()
+        await opened.replication?.close()
         if let server = opened.server { stop = await server.stop() }
+        // The primary after the replica, whose IO thread would otherwise retry against a stopped primary.
+        var primaryStop: ServerStop?
+        if let primary = opened.primary { primaryStop = await primary.stop() }
         let log = recorder.log
         let directory = recorder.directory
         var manifest = await recorder.manifest
@@ -33,6 +37,13 @@ struct Finaliser {
             recorder.emit(.warning(message))
         }
         stop.warnings.forEach(warn)
+        if let primaryStop {
+            if let shutdown = primaryStop.shutdown {
+                manifest.primary?.shutdown = shutdown
+                log.write("primary shutdown: \(shutdown)")
+            }
+            primaryStop.warnings.forEach(warn)
+        }
 
         if let data = directory.read(RunLayout.massifFinal), !data.isEmpty {
             do {

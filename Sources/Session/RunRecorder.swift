@@ -66,6 +66,14 @@ actor RunRecorder {
         manifest.server = server
     }
 
+    func setPrimary(_ info: RunManifest.PrimaryInfo?) { manifest.primary = info }
+
+    func updatePrimary(_ change: @Sendable (inout RunManifest.PrimaryInfo) -> Void) {
+        guard var primary = manifest.primary else { return }
+        change(&primary)
+        manifest.primary = primary
+    }
+
     // MARK: Steps
 
     /// Replaces the steps (an interactive run starts with none and records them as they are done).

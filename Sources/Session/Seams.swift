@@ -113,12 +113,29 @@ struct SessionEffects: Sendable {
         var searchPath: String?
         var environment: [String: String]?
         var progress: @Sendable (LaunchProgress) -> Void
+        /// Set when the server is the replica of a primary snapctl started: it then gets a server id of its
+        /// own and a private place for its connection settings.
+        var isReplica: Bool = false
+    }
+
+    /// What starting a primary needs besides the plan.
+    struct PrimaryRequest: Sendable {
+        var primary: Plan.Primary
+        var runDirectory: String
+        var searchPath: String?
+        var environment: [String: String]?
     }
 
     /// Starts or attaches to the server the request names.
     var startServer: @Sendable (StartRequest) async -> Result<any ProfiledServer, ServerError>
     /// Opens the monitor on a valgrind pid.
     var connectMonitor: @Sendable (_ pid: Int32, _ prefix: String) async -> Result<any HeapMonitor, ValgrindError>
+    /// Generates the replication user's password (tests pass a known one, to look for it in the run).
+    var replicationPassword: @Sendable () -> String = { Replication.generatePassword() }
+    /// Starts (or connects to) the primary of a profiled replica.
+    var startPrimary: @Sendable (PrimaryRequest) async -> Result<any PrimaryServer, ServerError> = { request in
+        await ServerProfiles.startPrimary(request)
+    }
 
     /// The real server and the real vgdb.
     static let live = SessionEffects(

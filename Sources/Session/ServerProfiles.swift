@@ -17,11 +17,24 @@ enum ServerProfiles {
                 case .mariadb: .mariadb
                 case .mysql: .mysql
                 }
+            var replicaOptions: [String] = []
+            var privateDirectory: String?
+            if request.isReplica {
+                // The replica's connection settings (master.info holds the replication password) live in a
+                // private directory outside the run directory, removed when the server stops.
+                guard let directory = makePrivateDirectory() else {
+                    return .failure(
+                        .runDirectory(path: NSTemporaryDirectory(), reason: "cannot create a private directory")
+                    )
+                }
+                privateDirectory = directory
+                replicaOptions = replicaServerOptions(privateDirectory: directory)
+            }
             let launch = LaunchOptions(
                 runDirectory: request.runDirectory,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
-                serverOptions: settings.options,
+                serverOptions: replicaOptions + settings.options,
                 massifOptions: request.massif.valgrindOptions + (request.xtreeMemory ? [xtreeMemoryOption] : []),
                 startupTimeout: settings.startupTimeout.duration,
                 searchPath: request.searchPath,
@@ -33,10 +46,12 @@ enum ServerProfiles {
                     ManagedProfile(
                         server: managed,
                         runDirectory: request.runDirectory,
-                        pagesAsHeap: request.massif.pagesAsHeap
+                        pagesAsHeap: request.massif.pagesAsHeap,
+                        privateDirectory: privateDirectory
                     )
                 )
             } catch {
+                if let privateDirectory { try? FileManager.default.removeItem(atPath: privateDirectory) }
                 return .failure(error)
             }
         case .attach(let attach):
@@ -62,6 +77,92 @@ enum ServerProfiles {
             } catch {
                 return .failure(error)
             }
+        }
+    }
+
+    /// The options a replica of a managed primary starts with, before the plan's: a server id other than
+    /// the primary's, no replication until snapctl starts it, fixed relay log names, and master.info in
+    /// `privateDirectory`.
+    static func replicaServerOptions(privateDirectory: String) -> [String] {
+        [
+            "--server-id=2", "--skip-slave-start", "--relay-log=replica-relay-bin",
+            "--master-info-file=\(privateDirectory)/master.info",
+        ]
+    }
+
+    /// The options a managed primary starts with, before the plan's: a server id and a binary log.
+    static let primaryServerOptions = ["--server-id=1", "--log-bin=primary-bin"]
+
+    /// Starts the primary a plan names (`primary:`), or connects to a running one (`attach: {primary:}`).
+    static func startPrimary(_ request: SessionEffects.PrimaryRequest) async -> Result<any PrimaryServer, ServerError> {
+        switch request.primary.source {
+        case .server(let settings):
+            let flavor: ServerFlavor? =
+                switch settings.flavor {
+                case .auto: nil
+                case .mariadb: .mariadb
+                case .mysql: .mysql
+                }
+            do throws(ServerError) {
+                let port = try LoopbackPort.pick()
+                let options = NativeLaunchOptions(
+                    runDirectory: request.runDirectory,
+                    role: ServerRunLayout.primaryRole,
+                    serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
+                    flavor: flavor,
+                    leadingOptions: primaryServerOptions,
+                    serverOptions: settings.options,
+                    // Last, so that no option of the plan moves the primary off the loopback address.
+                    trailingOptions: ["--bind-address=127.0.0.1", "--port=\(port)"],
+                    startupTimeout: settings.startupTimeout.duration,
+                    searchPath: request.searchPath,
+                    environment: settings.environment
+                )
+                let server = try await NativeServer.launch(options)
+                return .success(
+                    ManagedPrimary(server: server, port: port, catchUpTimeout: request.primary.catchUpTimeout)
+                )
+            } catch {
+                // The server is stopped; its datadir goes too (its logs stay in RUN/logs).
+                let layout = ServerRunLayout(runDirectory: request.runDirectory, role: ServerRunLayout.primaryRole)
+                try? FileManager.default.removeItem(atPath: layout.serverDirectory)
+                return .failure(error)
+            }
+        case .existing(let connection):
+            var password: String?
+            if let variable = connection.passwordEnv {
+                guard let value = environmentValue(variable, in: request.environment) else {
+                    return .failure(.passwordVariableUnset(name: variable))
+                }
+                password = value
+            }
+            var primary = AttachedPrimary(
+                connection: connection,
+                password: password,
+                catchUpTimeout: request.primary.catchUpTimeout
+            )
+            do throws(ServerError) {
+                let probe = try await primary.connect(
+                    name: "snapctl-primary-probe",
+                    user: connection.user,
+                    password: password,
+                    database: nil
+                )
+                primary.version = try? await probe.execute("SELECT VERSION()").value(at: 0)
+                await probe.close()
+                return .success(primary)
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// A new directory only this user can read, outside the run directory.
+    static func makePrivateDirectory() -> String? {
+        var template = Array((NSTemporaryDirectory() + "/snapctl-replica-XXXXXX").utf8CString)
+        return template.withUnsafeMutableBufferPointer { buffer -> String? in
+            guard let pointer = buffer.baseAddress, mkdtemp(pointer) != nil else { return nil }
+            return String(cString: pointer)
         }
     }
 
@@ -113,6 +214,8 @@ struct ManagedProfile: ProfiledServer {
     let server: ManagedServer
     let runDirectory: String
     let pagesAsHeap: Bool
+    /// A replica's private directory (its master.info), removed once it has stopped.
+    var privateDirectory: String? = nil
 
     var pid: Int32 { server.valgrindPID }
     var vgdbPrefix: String { server.vgdbPrefix }
@@ -185,6 +288,7 @@ struct ManagedProfile: ProfiledServer {
         let directory = runDirectory + "/" + RunLayout.serverDirectory
         try? FileManager.default.removeItem(atPath: directory + "/tmp")
         rmdir(directory)
+        if let privateDirectory { try? FileManager.default.removeItem(atPath: privateDirectory) }
         return stop
     }
 }

@@ -14,6 +14,8 @@ struct LiveRun: Sendable {
     let watch: ServerWatch
     let snapshotter: Snapshotter
     let executor: StepExecutor
+    /// Replication from the primary, when the profiled server is a replica.
+    let replication: Replication?
 }
 
 /// What a start opened, so far: what finalisation closes (a start that fails halfway leaves a server to
@@ -24,6 +26,9 @@ struct Opened: Sendable {
     var observer: (any SQLSession)?
     var monitor: (any HeapMonitor)?
     var executor: StepExecutor?
+    /// The primary of a profiled replica, and the replication connections.
+    var primary: (any PrimaryServer)?
+    var replication: Replication?
 }
 
 /// One run of a plan: starts the server, runs steps through the parts, and finalises. The run's record
@@ -142,7 +147,7 @@ actor SessionEngine {
     func start() async -> Ending? {
         let events = options.events
         let log = recorder.log
-        let request = SessionEffects.StartRequest(
+        var request = SessionEffects.StartRequest(
             target: plan.target,
             massif: plan.massif,
             xtreeMemory: plan.wantsAllocations,
@@ -154,6 +159,29 @@ actor SessionEngine {
                 events(.launch(progress))
             }
         )
+        // The primary first: it starts in a second or two without valgrind, and a primary that cannot
+        // start spares the replica's slow start.
+        if let primarySettings = plan.primary {
+            let primaryRequest = SessionEffects.PrimaryRequest(
+                primary: primarySettings,
+                runDirectory: recorder.directory.path,
+                searchPath: options.searchPath,
+                environment: options.environment
+            )
+            switch await effects.startPrimary(primaryRequest) {
+            case .success(let primary):
+                opened.primary = primary
+                await recorder.setPrimary(primary.info)
+                log.write("primary: \(primary.info.mode) at \(primary.info.address)")
+                events(.primaryReady(primary.info))
+                request.isReplica = primary.replicationSource != nil
+            case .failure(let error):
+                var ending = StepRules.startFailure(error)
+                let verb = primarySettings.server != nil ? "could not be started" : "cannot be reached"
+                ending.message = "the primary \(verb): \(error)"
+                return ending
+            }
+        }
         let server: any ProfiledServer
         switch await effects.startServer(request) {
         case .success(let started): server = started
@@ -229,7 +257,6 @@ actor SessionEngine {
         )
         opened.monitor = monitor
         opened.executor = executor
-        live = LiveRun(server: server, watch: watch, snapshotter: snapshotter, executor: executor)
         await recorder.persist()
         let version = await recorder.manifest.server?.version ?? ""
         recorder.emit(.serverReady(pid: server.pid, version: version, seconds: recorder.elapsed()))
@@ -251,8 +278,101 @@ actor SessionEngine {
                 return Ending(status: .startFailed, message: "init_sql failed: \(explained)", exitCode: 4)
             }
         }
+        var replication: Replication?
+        if let primary = opened.primary, let settings = plan.primary {
+            switch await startReplication(primary: primary, settings: settings, replica: server) {
+            case .started(let started):
+                replication = started
+                await executor.setReplication(started)
+            case .failed(let ending):
+                return ending
+            }
+        }
+        live = LiveRun(
+            server: server,
+            watch: watch,
+            snapshotter: snapshotter,
+            executor: executor,
+            replication: replication
+        )
+        await recorder.persist()
         if Task.isCancelled { return Ending(status: .interrupted, message: "interrupted while starting") }
         return nil
+    }
+
+    /// Runs the primary's `init_sql`, opens the replication connections and starts replication (or, with
+    /// an attached replica, checks that it replicates); an ending when any of that fails.
+    private func startReplication(
+        primary: any PrimaryServer,
+        settings: Plan.Primary,
+        replica: any ProfiledServer
+    ) async -> ReplicationStart {
+        func failed(_ message: String) -> ReplicationStart {
+            .failed(Ending(status: .startFailed, message: message, exitCode: 4))
+        }
+        let credentials = primary.defaultCredentials
+        let primaryObserver: any SQLSession
+        do throws(ServerError) {
+            primaryObserver = try await primary.connect(
+                name: "snapctl-primary",
+                user: credentials?.user ?? "root",
+                password: credentials?.password,
+                database: nil
+            )
+        } catch {
+            return failed("connecting to the primary: \(await primary.explain(error))")
+        }
+        let replicaControl: any SQLSession
+        do throws(ServerError) {
+            replicaControl = try await replica.connect(
+                name: "snapctl-replication",
+                user: replica.defaultCredentials?.user ?? "root",
+                password: replica.defaultCredentials?.password,
+                database: nil
+            )
+        } catch {
+            await primaryObserver.close()
+            return failed("connecting to the replica: \(await replica.explain(error))")
+        }
+        let replication = Replication(
+            primary: primary,
+            primaryObserver: primaryObserver,
+            replicaControl: replicaControl,
+            catchUpTimeout: settings.catchUpTimeout
+        )
+        opened.replication = replication
+        if let server = settings.server, !server.initSQL.isEmpty {
+            for statement in server.initSQL {
+                do throws(ServerError) {
+                    _ = try await primaryObserver.execute(statement)
+                } catch {
+                    return failed("the primary's init_sql failed: \(await primary.explain(error))")
+                }
+            }
+        }
+        do throws(Replication.Failure) {
+            if let source = primary.replicationSource {
+                let position = try await replication.start(
+                    source: source,
+                    password: effects.replicationPassword(),
+                    connectTimeout: settings.catchUpTimeout.duration
+                )
+                await recorder.updatePrimary { $0.startPosition = position }
+                recorder.log.write("replication: started at GTID '\(position)' from \(source.host):\(source.port)")
+            } else {
+                try await replication.checkAttached()
+                recorder.log.write("replication: the attached replica replicates")
+            }
+        } catch {
+            return failed(error.message)
+        }
+        return .started(replication)
+    }
+
+    /// How starting replication went.
+    private enum ReplicationStart {
+        case started(Replication)
+        case failed(Ending)
     }
 
     // MARK: End
@@ -307,5 +427,6 @@ extension StepRecord {
         case .snap, .sleep:
             break
         }
+        if step.on == .primary { on = Plan.StepServer.primary.rawValue }
     }
 }

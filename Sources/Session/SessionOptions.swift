@@ -57,6 +57,8 @@ public enum SessionEvent: Sendable {
     case launch(LaunchProgress)
     /// The server is up and the monitor connection is open.
     case serverReady(pid: Int32, version: String, seconds: Double)
+    /// A profiled replica's primary is up (or reached, when attached); replication starts next.
+    case primaryReady(RunManifest.PrimaryInfo)
     /// A step starts.
     case stepStarted(index: Int, count: Int, label: String)
     /// A snapshot was taken.

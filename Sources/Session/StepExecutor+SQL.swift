@@ -9,8 +9,12 @@ extension StepExecutor {
         _ statements: [String],
         on connection: any SQLSession,
         expect: Plan.Expectation?,
-        deadline: ContinuousClock.Instant?
+        deadline: ContinuousClock.Instant?,
+        primary: Replication? = nil
     ) async -> Execution {
+        // A statement on the primary is killed through the primary's own connection, and a lost
+        // connection there is the primary's story, not the profiled server's.
+        let observer = primary?.primaryObserver ?? snapshotter.observer
         var execution = Execution()
         for (position, statement) in statements.enumerated() {
             let isLast = position == statements.count - 1
@@ -28,7 +32,7 @@ extension StepExecutor {
             let (result, timedOut, interrupted) = await QueryKiller.execute(
                 statement,
                 on: connection,
-                observer: snapshotter.observer,
+                observer: observer,
                 deadline: deadline
             )
             if interrupted {
@@ -59,8 +63,22 @@ extension StepExecutor {
             case .failure(let error):
                 var explained = error
                 if case .sql(let sql) = error, sql.isConnectionLost {
-                    explained = await server.explain(error)
-                    if case .serverDied = explained { watch.markDead(explained.description) }
+                    if let primary {
+                        explained = await primary.primary.explain(error)
+                        if case .serverDied = explained {
+                            return Execution(
+                                outcome: .failed,
+                                error: StepError(
+                                    message: "the primary died: \(explained)",
+                                    statement: statement,
+                                    expected: false
+                                )
+                            )
+                        }
+                    } else {
+                        explained = await server.explain(error)
+                        if case .serverDied = explained { watch.markDead(explained.description) }
+                    }
                 }
                 return StepRules.failed(
                     error,
@@ -81,7 +99,7 @@ extension StepExecutor {
         }
         var opened: [any SQLSession] = []
         for number in 1...max(1, parallel.connections) {
-            switch await openConnection(declaration, name: "\(step.label)-\(number)") {
+            switch await openConnection(declaration, name: "\(step.label)-\(number)", on: step.on) {
             case .success(let connection): opened.append(connection)
             case .failure(let failure):
                 for connection in opened { await connection.close() }
@@ -90,10 +108,17 @@ extension StepExecutor {
         }
         let statements = parallel.statements
         let expect = step.expect
+        let primary = step.on == .primary ? replication : nil
         let results = await withTaskGroup(of: Execution.self) { group in
             for connection in opened {
                 group.addTask {
-                    await self.runStatements(statements, on: connection, expect: expect, deadline: deadline)
+                    await self.runStatements(
+                        statements,
+                        on: connection,
+                        expect: expect,
+                        deadline: deadline,
+                        primary: primary
+                    )
                 }
             }
             var all: [Execution] = []

@@ -66,6 +66,8 @@ actor StepExecutor {
     /// The declared connections, the first being the default.
     private(set) var declared: [Plan.Connection]
     private var open: [String: any SQLSession] = [:]
+    /// Replication from the primary, when the profiled server is a replica (set once it has started).
+    private(set) var replication: Replication?
 
     init(
         server: any ProfiledServer,
@@ -81,6 +83,32 @@ actor StepExecutor {
         self.recorder = recorder
         self.declared = connections
         self.environment = environment
+    }
+
+    /// Sets the replication that steps on the primary wait for.
+    func setReplication(_ replication: Replication) { self.replication = replication }
+
+    /// Waits for the replica after a round of a step on the primary; a failed execution when it did not
+    /// catch up (the replica's state goes into `record`).
+    private func catchUp(after step: Plan.Step, record: inout StepRecord) async -> Execution? {
+        guard step.on == .primary, let replication else { return nil }
+        do throws(Replication.Failure) {
+            let state = try await replication.catchUp(timeout: step.catchUpTimeout ?? replication.catchUpTimeout)
+            record.replica = state
+            if let seconds = state.catchUpSeconds {
+                recorder.log.write(
+                    "step \(record.index) '\(step.label)': the replica caught up with \(state.primaryPosition ?? "") in "
+                        + "\(ReplicaRules.decimal(seconds)) s"
+                )
+            }
+            return nil
+        } catch {
+            record.replica = error.state
+            return Execution(
+                outcome: error.interrupted ? .interrupted : .failed,
+                error: StepError(message: error.message, expected: false)
+            )
+        }
     }
 
     /// Runs `step` with its snapshots; `planned` is its record before it ran.
@@ -149,6 +177,13 @@ actor StepExecutor {
             execution = await execute(step, index: record.index, deadline: deadline)
             work += ContinuousClock.now - roundStart
             record.rounds = round
+            // What the step wrote on the primary reaches the replica before the round's snapshot; a step
+            // that failed on the primary may still have written something.
+            if execution.outcome == .ok || execution.outcome == .expectedError || execution.outcome == .failed,
+                let failure = await catchUp(after: step, record: &record), execution.outcome.isSuccess
+            {
+                execution = failure
+            }
             guard execution.outcome.isSuccess else { break }
             if rounds > 1 {
                 // Each round is snapshotted: the leak check compares them. The timer stays on.
@@ -189,6 +224,11 @@ actor StepExecutor {
         // answer), but not once the server is gone or the user asked to stop.
         if rounds <= 1, execution.outcome != .serverDied, execution.outcome != .interrupted {
             after = await snapshotter.take(step: step.label, phase: .after, round: nil, planned: step.snapshots.after)
+        }
+        // The replica's state after every step (read after the snapshot, so that its query is not in it);
+        // a step on the primary recorded it when the replica caught up.
+        if let replication, record.replica == nil, execution.outcome != .serverDied {
+            record.replica = try? await replication.readState()
         }
         if lenses.isWanted {
             record.lenses = await lensRecord(
@@ -338,7 +378,13 @@ actor StepExecutor {
         case .sql, .sqlFile:
             switch await connection(for: step) {
             case .success(let connection):
-                return await runStatements(step.statements, on: connection, expect: step.expect, deadline: deadline)
+                return await runStatements(
+                    step.statements,
+                    on: connection,
+                    expect: step.expect,
+                    deadline: deadline,
+                    primary: step.on == .primary ? replication : nil
+                )
             case .failure(let failure):
                 return failure.execution
             }
@@ -370,15 +416,24 @@ actor StepExecutor {
         guard let declaration = declaration(for: step) else {
             return .failure(ExecutionFailure("no connection is declared"))
         }
-        if let existing = open[declaration.name] { return .success(existing) }
-        let opened = await openConnection(declaration, name: declaration.name)
-        if case .success(let connection) = opened { open[declaration.name] = connection }
+        // The same declaration opens one connection on each server.
+        let key = step.on == .primary ? "primary/" + declaration.name : declaration.name
+        if let existing = open[key] { return .success(existing) }
+        let opened = await openConnection(declaration, name: declaration.name, on: step.on)
+        if case .success(let connection) = opened { open[key] = connection }
         return opened
     }
 
-    /// Opens a connection as declared; the plan's default user stands for an attached server's own.
-    func openConnection(_ declaration: Plan.Connection, name: String) async -> Result<any SQLSession, ExecutionFailure>
-    {
+    /// Opens a connection as declared, on the profiled server or the primary; the plan's default user
+    /// stands for an attached server's own.
+    func openConnection(
+        _ declaration: Plan.Connection,
+        name: String,
+        on target: Plan.StepServer = .server
+    ) async -> Result<any SQLSession, ExecutionFailure> {
+        if target == .primary {
+            return await openPrimaryConnection(declaration, name: name)
+        }
         var user = declaration.user
         var password: String?
         if let variable = declaration.passwordEnv {
@@ -401,6 +456,47 @@ actor StepExecutor {
         } catch {
             let explained = await server.explain(error)
             return .failure(ExecutionFailure(StepRules.failure(explained, statement: nil, expected: false)))
+        }
+    }
+
+    /// A connection to the primary, for a step with `on: primary`.
+    private func openPrimaryConnection(
+        _ declaration: Plan.Connection,
+        name: String
+    ) async -> Result<any SQLSession, ExecutionFailure> {
+        guard let primary = replication?.primary else {
+            return .failure(ExecutionFailure("the step runs on the primary, but the run has no primary"))
+        }
+        var user = declaration.user
+        var password: String?
+        if let variable = declaration.passwordEnv {
+            guard let value = ServerProfiles.environmentValue(variable, in: environment) else {
+                return .failure(
+                    ExecutionFailure(
+                        "connection '\(declaration.name)': environment variable \(variable) (password_env) is not set; export it"
+                    )
+                )
+            }
+            password = value
+        } else if declaration.user == Plan.Connection.defaultUser, let credentials = primary.defaultCredentials {
+            user = credentials.user
+            password = credentials.password
+        }
+        do throws(ServerError) {
+            return .success(
+                try await primary.connect(
+                    name: "primary-" + name,
+                    user: user,
+                    password: password,
+                    database: declaration.database
+                )
+            )
+        } catch {
+            let explained = await primary.explain(error)
+            var failure = StepRules.failure(explained, statement: nil, expected: false)
+            let message = failure.error?.message ?? ""
+            failure.error?.message = "on the primary: " + message
+            return .failure(ExecutionFailure(failure))
         }
     }
 

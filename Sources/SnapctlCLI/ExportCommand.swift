@@ -35,6 +35,12 @@ struct ExportMtrCommand: ParsableCommand {
     func run() throws {
         let (loaded, _) = try SessionCommand.loadPlan(plan)
         let text = loaded.mysqlTest(source: plan)
+        if loaded.primary != nil {
+            printError(
+                "warning: \(plan) profiles a replica fed by a primary; the test covers only the profiled server "
+                    + "(no replication is set up, steps on the primary are comments in it)"
+            )
+        }
         guard let output, output != "-" else {
             print(text, terminator: "")
             return

@@ -186,11 +186,20 @@ final class SessionPrinter: Sendable {
         case .launch: return
         case .serverReady(let pid, let version, let seconds):
             line("server \(version) ready (pid \(pid), \(Format.seconds(seconds)))")
+        case .primaryReady(let primary):
+            var text = "primary " + (primary.version.map { $0 + " " } ?? "") + "at \(primary.address)"
+            if let pid = primary.pid {
+                text += " (pid \(pid)" + (primary.startupSeconds.map { ", \(Format.seconds($0))" } ?? "") + ")"
+            }
+            line(text + (primary.mode == "managed" ? ", not profiled; the server profiled is its replica" : ""))
         case .stepStarted(let index, let count, let label):
             if interactive { raw("[\(index)/\(count)] \(label) running...") }
         case .snapshot: return
         case .stepFinished(let record, let before, let after, let peak, let top):
             var text = ReplFormat.stepLine(record, before: before, after: after, peak: peak, topSite: top)
+            if let seconds = record.replica?.catchUpSeconds {
+                text += "  (replica caught up in \(Format.seconds(seconds)))"
+            }
             if let error = record.error, !record.outcome.isSuccess || error.expected {
                 text += "\n      " + (error.code.map { "error \($0): " } ?? "") + error.message
             }
@@ -209,6 +218,9 @@ final class SessionPrinter: Sendable {
         case .launch: return
         case .serverReady(let pid, let version, let seconds):
             object = ["event": "server_ready", "pid": pid, "version": version, "elapsed_s": seconds]
+        case .primaryReady(let primary):
+            object = ["event": "primary_ready", "mode": primary.mode, "address": primary.address]
+            if let pid = primary.pid { object["pid"] = pid }
         case .stepStarted(let index, let count, let label):
             object = ["event": "step_started", "index": index, "count": count, "label": label]
         case .snapshot(let record):
@@ -228,6 +240,7 @@ final class SessionPrinter: Sendable {
             if let before, let after { object["delta_B"] = after - before }
             if let top { object["top_site"] = top.function }
             if let peak { object["during_peak_B"] = peak }
+            if let seconds = record.replica?.catchUpSeconds { object["replica_catch_up_s"] = seconds }
             if let error = record.error { object["error"] = error.message }
         case .stepLenses(let step):
             object = ["event": "step_lenses", "index": step.index, "label": step.label]

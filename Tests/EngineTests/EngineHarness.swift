@@ -13,20 +13,40 @@ import Valgrind
 struct EngineHarness {
     let server = FakeServer()
     let monitor: FakeMonitor
+    /// The primary steps with `on: primary` run on, when the plan has one.
+    let primary: FakePrimary
     var startFailure: ServerError?
     var monitorFailure: ValgrindError?
+    var primaryFailure: ServerError?
+    /// The replication password the engine is given.
+    static let replicationPassword = "FakeReplPasswordMarker"
 
-    init() { monitor = FakeMonitor(server: server) }
+    init(attachedPrimary: Bool = false) {
+        monitor = FakeMonitor(server: server)
+        primary = FakePrimary(replica: server, attached: attachedPrimary)
+        if attachedPrimary {
+            server.state.withLock {
+                $0.replication.configured = true
+                $0.replication.ioRunning = "Yes"
+                $0.replication.sqlRunning = "Yes"
+                $0.replication.applied = $0.replication.binlog
+            }
+        }
+    }
 
     var effects: SessionEffects {
         let (server, monitor, startFailure, monitorFailure) = (server, monitor, startFailure, monitorFailure)
-        return SessionEffects(
+        let (primary, primaryFailure) = (primary, primaryFailure)
+        var effects = SessionEffects(
             startServer: { request in
                 server.state.withLock { $0.startedWithXTree = request.xtreeMemory }
                 return startFailure.map { .failure($0) } ?? .success(server)
             },
             connectMonitor: { _, _ in monitorFailure.map { .failure($0) } ?? .success(monitor) }
         )
+        effects.startPrimary = { _ in primaryFailure.map { .failure($0) } ?? .success(primary) }
+        effects.replicationPassword = { Self.replicationPassword }
+        return effects
     }
 
     static func plan(_ yaml: String, requireSteps: Bool = true) throws -> Plan {

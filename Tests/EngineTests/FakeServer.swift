@@ -43,6 +43,10 @@ final class FakeServer: ProfiledServer, Sendable {
         var variables: [String: String] = ["max_connections": "151", "sort_buffer_size": "33554432"]
         /// Whether the engine asked for `--xtree-memory=full`.
         var startedWithXTree: Bool?
+        /// Replication, when the fake is a replica: see ``FakePrimary``.
+        var replication = FakeReplication()
+        /// The replica's applied position at each snapshot.
+        var appliedAtSnapshots: [Int] = []
     }
 
     static let growFrame = "0x1000: grow_here (in /usr/sbin/mariadbd)"
@@ -133,6 +137,7 @@ final class FakeServer: ProfiledServer, Sendable {
             state.withLock { _ = $0.killed.insert(target) }
             return answer([], [])
         }
+        if let answered = try await replicaAnswer(sql, connection: connection) { return answered }
         if sql.hasPrefix("SELECT @@") {
             let name = String(sql.dropFirst("SELECT @@".count))
             let value = state.withLock { $0.variables[name] }
@@ -328,6 +333,7 @@ final class FakeMonitor: HeapMonitor {
         if let failure = failAt.withLock({ $0.removeValue(forKey: call) }) { throw failure }
         if let failure = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw failure }
         if await server.death() != nil { throw .processEnded(pid: server.pid, end: .exited(status: 9)) }
+        server.state.withLock { $0.appliedAtSnapshots.append($0.replication.applied) }
         let time = count.withLock {
             $0 += 1
             return $0 * 1000

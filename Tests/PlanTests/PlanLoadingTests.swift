@@ -334,7 +334,7 @@ func errorLines(_ yaml: String, options: Plan.LoadOptions = Plan.LoadOptions()) 
             lines("version: 1", "colour: blue", "steps: [{snap: a}]"),
             [
                 "plan.yaml:2:1: unknown key 'colour' in the plan; the keys here are version, name, description, server, "
-                    + "attach, massif, snapshots, observe, connections, budget, leak, allocations, steps"
+                    + "attach, primary, massif, snapshots, observe, connections, budget, leak, allocations, steps"
             ]
         ),
         (

@@ -141,4 +141,40 @@ import Testing
         #expect(text.contains("# the run attached to a running server as user 'admin'"))
         #expect(!text.contains("init_sql"))
     }
+
+    @Test(
+        "a replica's plan says plainly that the test covers the profiled server only; steps on the primary are comments"
+    )
+    func replica() throws {
+        let plan = try Plan.load(
+            yaml: """
+                version: 1
+                primary: {options: [--binlog-format=ROW], init_sql: [CREATE DATABASE app]}
+                server: {init_sql: [CREATE DATABASE app]}
+                steps:
+                  - {label: write, on: primary, sql: ["CREATE TABLE app.t (id INT)", "INSERT INTO app.t VALUES (1)"]}
+                  - {label: read, sql: SELECT 1}
+                """,
+            fileName: "r.yaml"
+        )
+        let text = plan.mysqlTest()
+        #expect(
+            text.contains(
+                "# NOTE: this plan profiles a replica fed by a primary. This test covers only the profiled server"
+            )
+        )
+        #expect(text.contains("# primary options: --binlog-format=ROW"))
+        #expect(text.contains("# primary init_sql: CREATE DATABASE app"))
+        #expect(
+            text.contains(
+                "# [1] write (sql) ran on the primary; not run here:\n#   CREATE TABLE app.t (id INT);\n"
+                    + "#   INSERT INTO app.t VALUES (1);\n"
+            )
+        )
+        // Nothing of the primary's reaches the server the test runs on.
+        let run = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(!run.contains { $0.contains("app.t") })
+        #expect(run.contains("--echo # [2] read (sql)"))
+        #expect(run.contains("SELECT 1;"))
+    }
 }

@@ -126,7 +126,7 @@ import Testing
         )
         #expect(
             String(decoding: try encoder.encode(step), as: UTF8.self)
-                == #"{"expect":{"error":1146},"kind":{"sql":["SELECT * FROM missing"]},"label":"bad","repeat":1,"#
+                == #"{"expect":{"error":1146},"kind":{"sql":["SELECT * FROM missing"]},"label":"bad","on":"server","repeat":1,"#
                 + #""snapshots":{"after":"detailed","before":"detailed"}}"#
         )
         let target = Plan.Target.attach(Plan.Attach(pid: 7, endpoint: .socket(path: "/tmp/s")))
