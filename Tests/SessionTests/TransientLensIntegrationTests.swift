@@ -107,7 +107,7 @@ struct TransientLensIntegrationTests {
                   - SELECT id, v FROM t ORDER BY v DESC, n
                 allocations: true
                 snapshots: {during: 20ms, peak: detailed}
-                budget: {max_peak: 8MiB, max_allocated: 8MiB, max_allocations: 100}
+                budget: {max_peak: 8MiB, max_allocated: 8MiB, max_allocations: 10}
 
             """
         )
