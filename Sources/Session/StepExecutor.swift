@@ -434,20 +434,11 @@ actor StepExecutor {
         if target == .primary {
             return await openPrimaryConnection(declaration, name: name)
         }
-        var user = declaration.user
-        var password: String?
-        if let variable = declaration.passwordEnv {
-            guard let value = ServerProfiles.environmentValue(variable, in: environment) else {
-                return .failure(
-                    ExecutionFailure(
-                        "connection '\(declaration.name)': environment variable \(variable) (password_env) is not set; export it"
-                    )
-                )
-            }
-            password = value
-        } else if declaration.user == Plan.Connection.defaultUser, let credentials = server.defaultCredentials {
-            user = credentials.user
-            password = credentials.password
+        let user: String
+        let password: String?
+        switch login(declaration, defaults: server.defaultCredentials) {
+        case .success(let credentials): (user, password) = (credentials.user, credentials.password)
+        case .failure(let failure): return .failure(failure)
         }
         do throws(ServerError) {
             return .success(
@@ -459,16 +450,13 @@ actor StepExecutor {
         }
     }
 
-    /// A connection to the primary, for a step with `on: primary`.
-    private func openPrimaryConnection(
+    /// The user and password a declared connection logs in with, on the profiled server or the primary:
+    /// its `password_env` variable when it names one (an error saying to export it when unset), else the
+    /// server's own credentials for the default user, else no password.
+    private func login(
         _ declaration: Plan.Connection,
-        name: String
-    ) async -> Result<any SQLSession, ExecutionFailure> {
-        guard let primary = replication?.primary else {
-            return .failure(ExecutionFailure("the step runs on the primary, but the run has no primary"))
-        }
-        var user = declaration.user
-        var password: String?
+        defaults: Credentials?
+    ) -> Result<(user: String, password: String?), ExecutionFailure> {
         if let variable = declaration.passwordEnv {
             guard let value = ServerProfiles.environmentValue(variable, in: environment) else {
                 return .failure(
@@ -477,10 +465,27 @@ actor StepExecutor {
                     )
                 )
             }
-            password = value
-        } else if declaration.user == Plan.Connection.defaultUser, let credentials = primary.defaultCredentials {
-            user = credentials.user
-            password = credentials.password
+            return .success((declaration.user, value))
+        }
+        if declaration.user == Plan.Connection.defaultUser, let defaults {
+            return .success((defaults.user, defaults.password))
+        }
+        return .success((declaration.user, nil))
+    }
+
+    /// A connection to the primary, for a step with `on: primary`.
+    private func openPrimaryConnection(
+        _ declaration: Plan.Connection,
+        name: String
+    ) async -> Result<any SQLSession, ExecutionFailure> {
+        guard let primary = replication?.primary else {
+            return .failure(ExecutionFailure("the step runs on the primary, but the run has no primary"))
+        }
+        let user: String
+        let password: String?
+        switch login(declaration, defaults: primary.defaultCredentials) {
+        case .success(let credentials): (user, password) = (credentials.user, credentials.password)
+        case .failure(let failure): return .failure(failure)
         }
         do throws(ServerError) {
             return .success(

@@ -127,17 +127,9 @@ import Testing
         #expect(plan.contains("--password=REDACTED_PASSWORD"))
     }
 
-    @Test("a secret-named variable the plan gave a replica's primary is redacted like the server's")
-    func planPrimaryEnvironment() throws {
-        var files = BundleComposerTests.runFiles()
-        let plan = BundleComposerTests.planText.replacingOccurrences(
-            of: "  options: [--max-heap-table-size=64M]",
-            with: "  options: [--max-heap-table-size=64M]\nprimary:\n  env: {PRIMARY_TOKEN: pt-93k}"
-        )
-        #expect(plan.contains("PRIMARY_TOKEN"))
-        files["plan.yaml"] = Array(plan.utf8)
-        files["logs/primary.err"] = Array("primary started with pt-93k\n".utf8)
-        let bundle = try BundleComposer.compose(
+    /// Packs `files` on a machine whose environment holds no secret: whatever is redacted came from the run.
+    static func composeWithoutSecretsInTheEnvironment(_ files: [String: [UInt8]]) throws -> ComposedBundle {
+        try BundleComposer.compose(
             PackRequest(
                 top: "planted",
                 files: files,
@@ -153,6 +145,19 @@ import Testing
                 packedAt: "2026-01-02T03:04:20Z"
             )
         )
+    }
+
+    @Test("a secret-named variable the plan gave a replica's primary is redacted like the server's")
+    func planPrimaryEnvironment() throws {
+        var files = BundleComposerTests.runFiles()
+        let plan = BundleComposerTests.planText.replacingOccurrences(
+            of: "  options: [--max-heap-table-size=64M]",
+            with: "  options: [--max-heap-table-size=64M]\nprimary:\n  env: {PRIMARY_TOKEN: pt-93k}"
+        )
+        #expect(plan.contains("PRIMARY_TOKEN"))
+        files["plan.yaml"] = Array(plan.utf8)
+        files["logs/primary.err"] = Array("primary started with pt-93k\n".utf8)
+        let bundle = try Self.composeWithoutSecretsInTheEnvironment(files)
         for (path, bytes) in bundle.files {
             #expect(!String(decoding: bytes, as: UTF8.self).contains("pt-93k"), "the secret left in \(path)")
         }
@@ -168,22 +173,7 @@ import Testing
         )
         files["plan.yaml"] = Array(plan.utf8)
         files["logs/server.err"] = Array("started with sv-77q and /usr/lib/libjemalloc.so.2\n".utf8)
-        let bundle = try BundleComposer.compose(
-            PackRequest(
-                top: "planted",
-                files: files,
-                archiveName: "planted.tar.gz",
-                redactLiterals: false,
-                toolVersion: "0.2.0",
-                machine: MachineFacts(
-                    hostNames: ["buildhost-7"],
-                    environment: ["SHELL": "/bin/bash"],
-                    operatingSystem: BundleComposerTests.machine.operatingSystem,
-                    cpu: BundleComposerTests.machine.cpu
-                ),
-                packedAt: "2026-01-02T03:04:20Z"
-            )
-        )
+        let bundle = try Self.composeWithoutSecretsInTheEnvironment(files)
         for (path, bytes) in bundle.files {
             #expect(!String(decoding: bytes, as: UTF8.self).contains("sv-77q"), "the secret left in \(path)")
         }
