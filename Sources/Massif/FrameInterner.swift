@@ -6,33 +6,54 @@ import Musl
 import Darwin
 #endif
 
-/// Turns frame descriptions (bytes) into shared `Frame` values without building a `String` per tree line.
+/// Turns frame descriptions (bytes) into frame numbers without building a `String` per tree line.
 ///
 /// A mariadbd file with `--detailed-freq=1` has about 300,000 tree lines but under 3,000 distinct descriptions:
 /// hashing the bytes and comparing them with the first occurrence costs far less than decoding a string and
-/// hashing it for every line, and every node of every snapshot shares the one `CodeFrame` of its description.
+/// hashing it for every line, and every node of every snapshot shares the one `Frame` of its description. The
+/// number of a description is its position in `frames`, in order of first appearance: a packed tree stores it
+/// instead of the frame, and a reader on another thread keeps its own copy of the table from the frames each
+/// snapshot brings (`PackedSnapshot.newFrames`).
 struct FrameInterner: Sendable {
+    /// What a lookup finds: the frame's number, and whether it is the below-threshold aggregate (which must be
+    /// a leaf, checked on every line that names it).
+    struct Entry {
+        var number: Int32
+        var isBelowThreshold: Bool
+    }
+
+    /// Open addressing over entry numbers, -1 for a free slot; at most half full.
     private var slots: [Int32] = Array(repeating: -1, count: 1024)
     private var hashes: [UInt64] = []
     private var starts: [Int] = []
     private var arena: [UInt8] = []
+    private var belowThreshold: [Bool] = []
     private(set) var frames: [Frame] = []
 
-    /// The frame already made for these bytes, if any.
-    func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Frame? {
+    /// More distinct descriptions than a frame number can hold are refused (a file of tens of gigabytes).
+    static let capacity = Int(Int32.max)
+
+    /// The entry already made for these bytes, if any.
+    func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
         let hash = Self.hash(bytes)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let entry = Int(slots[slot])
-            if entry < 0 { return nil }
-            if hashes[entry] == hash && equal(entry, bytes) { return frames[entry] }
-            slot = (slot + 1) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let entry = Int(slots[slot])
+                if entry < 0 { return nil }
+                if hashes[entry] == hash && equal(entry, bytes) {
+                    return Entry(number: Int32(truncatingIfNeeded: entry), isBelowThreshold: belowThreshold[entry])
+                }
+                slot = (slot + 1) & mask
+            }
         }
     }
 
-    /// Remembers `frame` for these bytes (which `find` did not know).
-    mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, _ frame: Frame) {
+    /// Remembers `frame` for these bytes (which `find` did not know) and returns its number; nil when the table
+    /// is full.
+    mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, _ frame: Frame) -> Int32? {
+        guard frames.count < Self.capacity else { return nil }
         if (frames.count + 1) * 2 > slots.count { grow() }
         let hash = Self.hash(bytes)
         let entry = Int32(frames.count)
@@ -40,7 +61,9 @@ struct FrameInterner: Sendable {
         starts.append(arena.count)
         arena.append(contentsOf: bytes)
         frames.append(frame)
+        if case .belowThreshold = frame { belowThreshold.append(true) } else { belowThreshold.append(false) }
         place(entry, hash: hash)
+        return entry
     }
 
     private mutating func place(_ entry: Int32, hash: UInt64) {

@@ -16,12 +16,20 @@ import Darwin
 /// `MassifFile.serialized()`.
 ///
 /// It reads bytes, never building a `String` per line: only each distinct frame description becomes a string, once,
-/// and identical frames in later snapshots share it.
+/// and identical frames in later snapshots share it. Each tree is read into a flat `PackedTree` first;
+/// `next()` turns it into a `HeapTree`, while `nextPacked()` hands it over as it is, with the frames it names
+/// by number, for readers (`snapctl massif print`) that only walk it once.
 public struct MassifParser: Sendable {
     /// What `next()` produces: the header once, then each snapshot when its last line has been read.
     public enum Event: Sendable, Hashable {
         case header(MassifHeader)
         case snapshot(Snapshot)
+    }
+
+    /// What `nextPacked()` produces: the same, with each tree packed (`PackedSnapshot`).
+    public enum PackedEvent: Sendable, Hashable {
+        case header(MassifHeader)
+        case snapshot(PackedSnapshot)
     }
 
     /// Deeper trees are refused: Valgrind's `--depth` is at most 200 and inlined frames add a few levels, while a
@@ -43,8 +51,12 @@ public struct MassifParser: Sendable {
     private var cmdLine = ""
     private var snapshotCount = 0
     private var pending = PendingSnapshot()
-    private var stack: [PartialNode] = []
+    /// The lines of the tree being read, and the nodes among them whose children are still being read.
+    private var nodes: [PackedTree.Node] = []
+    private var stack: [OpenNode] = []
     private var frames = FrameInterner()
+    /// How many frames of `frames` earlier snapshots carried (`PackedSnapshot.newFrames`).
+    private var framesHandedOut = 0
 
     private enum State {
         case desc
@@ -73,21 +85,13 @@ public struct MassifParser: Sendable {
         var total = 0
     }
 
-    private struct PartialNode {
-        var bytes: Int
-        var frame: Frame?
+    private struct OpenNode {
+        /// Its index in `nodes`.
+        var position: Int
         var expected: Int
+        /// Children started so far; all of them have been read, since the deepest open node is the last.
+        var seen = 0
         var line: Int
-        var children: [HeapNode] = []
-
-        init(bytes: Int, frame: Frame?, expected: Int, line: Int) {
-            self.bytes = bytes
-            self.frame = frame
-            self.expected = expected
-            self.line = line
-            // Room for the children up front saves the regrowths; bounded, since the count is the file's word.
-            if expected > 1 { children.reserveCapacity(min(expected, 64)) }
-        }
     }
 
     public init(fileName: String) {
@@ -116,6 +120,22 @@ public struct MassifParser: Sendable {
         _ bytes: UnsafeRawBufferPointer,
         _ handle: (Event) throws(MassifError) -> Void
     ) throws(MassifError) {
+        try consumeLines(bytes) { (parser, packed) throws(MassifError) in try handle(parser.event(packed)) }
+    }
+
+    /// `consume(_:_:)` with packed trees: what `snapctl massif print` renders from.
+    public mutating func consumePacked(
+        _ bytes: UnsafeRawBufferPointer,
+        _ handle: (PackedEvent) throws(MassifError) -> Void
+    ) throws(MassifError) {
+        try consumeLines(bytes) { (_, packed) throws(MassifError) in try handle(packed) }
+    }
+
+    /// The loop of both `consume` forms; `emit` gets the parser back to look frames up in.
+    private mutating func consumeLines(
+        _ bytes: UnsafeRawBufferPointer,
+        _ emit: (inout MassifParser, PackedEvent) throws(MassifError) -> Void
+    ) throws(MassifError) {
         let input = bytes.assumingMemoryBound(to: UInt8.self)
         guard let base = input.baseAddress, !input.isEmpty else { return }
         var start = 0
@@ -129,7 +149,7 @@ public struct MassifParser: Sendable {
             start = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found)) + 1
             try checkPartialLine(length: buffer.count - position + start - 1)
             buffer.append(contentsOf: UnsafeBufferPointer(rebasing: input[0..<start]))
-            while let event = try next() { try handle(event) }
+            while let event = try nextPacked() { try emit(&self, event) }
         }
         buffer.removeAll(keepingCapacity: true)
         position = 0
@@ -140,10 +160,18 @@ public struct MassifParser: Sendable {
             lineNumber += 1
             let event = try line(UnsafeBufferPointer(rebasing: input[start..<end]))
             start = end + 1
-            if let event { try handle(event) }
+            if let event { try emit(&self, event) }
         }
         try checkPartialLine(length: input.count - start)
         buffer.append(contentsOf: UnsafeBufferPointer(rebasing: input[start...]))
+    }
+
+    /// The nested form of a packed event, frames looked up in this parser's table.
+    private func event(_ packed: PackedEvent) -> Event {
+        switch packed {
+        case .header(let header): return .header(header)
+        case .snapshot(let snapshot): return .snapshot(snapshot.snapshot(frames: frames.frames))
+        }
     }
 
     /// Says that no more input will come: from now on `next()` returning nil means the file was complete.
@@ -154,8 +182,14 @@ public struct MassifParser: Sendable {
     /// The next header or snapshot, or nil when more input is needed (or, after `endInput()`, when the file is
     /// complete). Throws on the first line that does not fit the grammar.
     public mutating func next() throws(MassifError) -> Event? {
+        guard let packed = try nextPacked() else { return nil }
+        return event(packed)
+    }
+
+    /// `next()` with packed trees.
+    public mutating func nextPacked() throws(MassifError) -> PackedEvent? {
         let bytes = buffer
-        let result: Event?? = try bytes.withUnsafeBufferPointer { (all) throws(MassifError) -> Event?? in
+        let result: PackedEvent?? = try bytes.withUnsafeBufferPointer { (all) throws(MassifError) -> PackedEvent?? in
             guard let base = all.baseAddress else { return nil }
             while position < all.count {
                 let start = position
@@ -221,7 +255,7 @@ public struct MassifParser: Sendable {
         case .heapTree: return "a \"heap_tree=empty|detailed|peak\" line"
         case .tree:
             guard let parent = stack.last else { return "the tree's top line (\"n<k>: <bytes> (heap ...\")" }
-            return "child \(parent.children.count + 1) of \(parent.expected) of the node at line \(parent.line), "
+            return "child \(parent.seen + 1) of \(parent.expected) of the node at line \(parent.line), "
                 + "indented by \(stack.count) space\(stack.count == 1 ? "" : "s")"
         }
     }
@@ -236,7 +270,7 @@ public struct MassifParser: Sendable {
 
     // MARK: Lines
 
-    private mutating func line(_ text: UnsafeBufferPointer<UInt8>) throws(MassifError) -> Event? {
+    private mutating func line(_ text: UnsafeBufferPointer<UInt8>) throws(MassifError) -> PackedEvent? {
         switch state {
         case .desc:
             if let rest = text.after(Literal.desc) {
@@ -304,18 +338,24 @@ public struct MassifParser: Sendable {
         return nil
     }
 
-    private mutating func finishSnapshot(tree: HeapTree?, kind: Snapshot.Kind) -> Event {
+    private mutating func finishSnapshot(tree: PackedTree?, kind: Snapshot.Kind) -> PackedEvent {
         state = .firstSeparator
         snapshotCount += 1
+        var newFrames: [Frame] = []
+        if framesHandedOut < frames.frames.count {
+            newFrames = Array(frames.frames[framesHandedOut...])
+            framesHandedOut = frames.frames.count
+        }
         return .snapshot(
-            Snapshot(
+            PackedSnapshot(
                 index: pending.index,
                 time: pending.time,
                 heapBytes: pending.heap,
                 extraBytes: pending.extra,
                 stacksBytes: pending.stacks,
                 kind: kind,
-                tree: tree
+                tree: tree,
+                newFrames: newFrames
             )
         )
     }
@@ -345,7 +385,7 @@ public struct MassifParser: Sendable {
 
     // MARK: Trees
 
-    private mutating func treeLine(_ text: UnsafeBufferPointer<UInt8>) throws(MassifError) -> Event? {
+    private mutating func treeLine(_ text: UnsafeBufferPointer<UInt8>) throws(MassifError) -> PackedEvent? {
         let depth = stack.count
         var cursor = 0
         while cursor < text.count, text[cursor] == UInt8(ascii: " ") { cursor += 1 }
@@ -369,6 +409,7 @@ public struct MassifParser: Sendable {
                 line: text
             )
         }
+        let frame: Int32
         if depth == 0 {
             guard let top = TopDescription.allCases.first(where: { description.elementsEqual($0.rawValue.utf8) })
             else {
@@ -379,52 +420,67 @@ public struct MassifParser: Sendable {
                 )
             }
             pending.top = top
-            stack.append(PartialNode(bytes: bytes, frame: nil, expected: childCount, line: lineNumber))
+            frame = -1
         } else {
             if depth >= Self.maximumDepth {
                 throw error(expected: "a tree at most \(Self.maximumDepth) levels deep", line: text)
             }
-            let frame = try frame(description, childCount: childCount, line: text)
-            stack.append(PartialNode(bytes: bytes, frame: frame, expected: childCount, line: lineNumber))
+            frame = try self.frame(description, childCount: childCount, line: text)
+            stack[depth - 1].seen += 1
         }
+        stack.append(OpenNode(position: nodes.count, expected: childCount, line: lineNumber))
+        nodes.append(PackedTree.Node(bytes: bytes, end: -1, frame: frame))
         return closeCompletedNodes()
     }
 
-    /// Pops every node whose children are all read; returns the snapshot when the root closes.
-    private mutating func closeCompletedNodes() -> Event? {
-        while let top = stack.indices.last, stack[top].children.count == stack[top].expected {
-            let last = stack.removeLast()
-            guard let frame = last.frame else {
-                let tree = HeapTree(top: pending.top, bytes: last.bytes, children: last.children)
+    /// Pops every node whose children are all read, marking where its subtree ends; returns the snapshot when
+    /// the root closes.
+    private mutating func closeCompletedNodes() -> PackedEvent? {
+        while let top = stack.last, top.seen == top.expected {
+            stack.removeLast()
+            nodes[top.position].end = nodes.count
+            if top.position == 0 {
+                let tree = PackedTree(top: pending.top, nodes: nodes)
+                // The next tree is likely the same size: room for it up front saves the regrowths.
+                nodes = []
+                nodes.reserveCapacity(tree.nodes.count)
                 return finishSnapshot(tree: tree, kind: pending.kind)
             }
-            stack[stack.count - 1].children.append(HeapNode(bytes: last.bytes, frame: frame, children: last.children))
         }
         return nil
     }
 
+    /// The number of the frame a description names; the first occurrence of each is checked and decoded.
     private mutating func frame(
         _ description: UnsafeBufferPointer<UInt8>,
         childCount: Int,
         line text: UnsafeBufferPointer<UInt8>
-    ) throws(MassifError) -> Frame {
+    ) throws(MassifError) -> Int32 {
+        if let known = frames.find(description) {
+            if known.isBelowThreshold && childCount != 0 { throw belowThresholdError(line: text) }
+            return known.number
+        }
+        let frame: Frame
         if let places = description.after(Literal.belowIn) {
-            guard childCount == 0, let frame = Self.belowThreshold(places) else {
-                throw error(
-                    expected: "\"n0: <bytes> in <m> place(s), (all) below massif's threshold (<t>%)\"",
-                    line: text
-                )
+            guard childCount == 0, let below = Self.belowThreshold(places) else {
+                throw belowThresholdError(line: text)
             }
-            return frame
+            frame = below
+        } else {
+            let key = try utf8(description, line: text)
+            guard let code = CodeFrame(text: key) else {
+                throw error(expected: "a code frame (\"0x<address>: <function>\")", line: text)
+            }
+            frame = .code(code)
         }
-        if let known = frames.find(description) { return known }
-        let key = try utf8(description, line: text)
-        guard let code = CodeFrame(text: key) else {
-            throw error(expected: "a code frame (\"0x<address>: <function>\")", line: text)
+        guard let number = frames.insert(description, frame) else {
+            throw error(expected: "at most \(FrameInterner.capacity) distinct frames in one file", line: text)
         }
-        let frame = Frame.code(code)
-        frames.insert(description, frame)
-        return frame
+        return number
+    }
+
+    private func belowThresholdError(line text: UnsafeBufferPointer<UInt8>) -> MassifError {
+        error(expected: "\"n0: <bytes> in <m> place(s), (all) below massif's threshold (<t>%)\"", line: text)
     }
 
     /// `<m> place, below massif's threshold (<t>%)` when m is 1, `<m> places, all below ...` otherwise

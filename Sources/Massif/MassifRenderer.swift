@@ -60,6 +60,96 @@ public enum MassifRenderer {
         renderChildren(tree.children, indent: 1, base: base, cutoff: cutoff, into: &out)
     }
 
+    /// The same for a packed tree: each frame's text comes from `frames`, made once for the whole file.
+    static func renderTree(
+        _ tree: PackedTree,
+        frames: inout FrameDisplays,
+        total: Int,
+        threshold: Double,
+        into out: inout TextSink
+    ) {
+        let base = max(total, 1)
+        let cutoff = Double(base) * threshold / 100
+        tree.nodes.withUnsafeBufferPointer { nodes in
+            out.percentColumn(nodes[0].bytes, of: base)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(nodes[0].bytes, width: 14)
+            out.byte(UInt8(ascii: " "))
+            out.append(tree.top.displayName)
+            out.byte(0x0A)
+            renderChildren(of: 0, in: nodes, indent: 1, base: base, cutoff: cutoff, frames: &frames, into: &out)
+        }
+    }
+
+    /// `renderChildren(_:indent:base:cutoff:into:)` over a packed tree: the children of `parent` are the nodes
+    /// from the next one to the end of its subtree, each followed by its own subtree.
+    private static func renderChildren(
+        of parent: Int,
+        in nodes: UnsafeBufferPointer<PackedTree.Node>,
+        indent: Int,
+        base: Int,
+        cutoff: Double,
+        frames: inout FrameDisplays,
+        into out: inout TextSink
+    ) {
+        var hiddenBytes = 0
+        var hiddenPlaces = 0
+        var child = parent + 1
+        let end = nodes[parent].end
+        while child < end {
+            let node = nodes[child]
+            let places = frames.places(node.frame)
+            if Double(node.bytes) < cutoff || places > 0 {
+                hiddenBytes = HeapArithmetic.saturatingAdd(hiddenBytes, node.bytes)
+                hiddenPlaces = HeapArithmetic.saturatingAdd(hiddenPlaces, max(places, 1))
+                child = node.end
+                continue
+            }
+            out.percentColumn(node.bytes, of: base)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(node.bytes, width: 14)
+            out.byte(UInt8(ascii: " "))
+            out.spaces(2 * indent)
+            var chain = child
+            frames.write(node.frame, into: &out)
+            // A single child with the same bytes and a code frame joins the line (the next node is the first
+            // child; it is the only one when its subtree ends where its parent's does).
+            while chain + 1 < nodes[chain].end, nodes[chain + 1].end == nodes[chain].end,
+                nodes[chain + 1].bytes == nodes[chain].bytes, frames.places(nodes[chain + 1].frame) == 0
+            {
+                chain += 1
+                out.append(" <- ")
+                frames.write(nodes[chain].frame, into: &out)
+            }
+            out.byte(0x0A)
+            renderChildren(
+                of: chain,
+                in: nodes,
+                indent: indent + 1,
+                base: base,
+                cutoff: cutoff,
+                frames: &frames,
+                into: &out
+            )
+            child = node.end
+        }
+        if hiddenBytes > 0 || hiddenPlaces > 0 {
+            hiddenLine(hiddenBytes, places: hiddenPlaces, indent: indent, base: base, into: &out)
+        }
+    }
+
+    /// `(<m> places below the threshold)` with the bytes they sum to.
+    private static func hiddenLine(_ bytes: Int, places: Int, indent: Int, base: Int, into out: inout TextSink) {
+        out.percentColumn(bytes, of: base)
+        out.byte(UInt8(ascii: " "))
+        out.grouped(bytes, width: 14)
+        out.byte(UInt8(ascii: " "))
+        out.spaces(2 * indent)
+        out.byte(UInt8(ascii: "("))
+        out.decimal(places, width: 0)
+        out.append(places == 1 ? " place below the threshold)\n" : " places below the threshold)\n")
+    }
+
     private static func renderChildren(
         _ children: [HeapNode],
         indent: Int,
@@ -96,12 +186,7 @@ public enum MassifRenderer {
             renderChildren(chain.children, indent: indent + 1, base: base, cutoff: cutoff, into: &out)
         }
         if hiddenBytes > 0 || hiddenPlaces > 0 {
-            out.percentColumn(hiddenBytes, of: base)
-            out.byte(UInt8(ascii: " "))
-            out.grouped(hiddenBytes, width: 14)
-            out.byte(UInt8(ascii: " "))
-            out.spaces(2 * indent)
-            out.append("(\(hiddenPlaces) \(hiddenPlaces == 1 ? "place" : "places") below the threshold)\n")
+            hiddenLine(hiddenBytes, places: hiddenPlaces, indent: indent, base: base, into: &out)
         }
     }
 
@@ -170,24 +255,24 @@ public enum MassifRenderer {
         out += String(repeating: " ", count: labelWidth + 2) + "# peak  @ detailed  : light\n"
     }
 
-    static func table(_ rows: [MassifPrinter.Row], timeUnit: TimeUnit, into out: inout String) {
-        out += "    n          time(\(timeUnit.raw))         total(B)          heap(B)       extra(B)"
-        out += "      stacks(B)  kind\n"
+    static func table(_ rows: [MassifPrinter.Row], timeUnit: TimeUnit, into out: inout TextSink) {
+        out.append("    n          time(\(timeUnit.raw))         total(B)          heap(B)       extra(B)")
+        out.append("      stacks(B)  kind\n")
         for row in rows {
-            out += Format.leftPad(String(row.index), 5)
-            out += " "
-            out += Format.leftPad(Format.grouped(row.time), 18)
-            out += " "
-            out += Format.leftPad(Format.grouped(row.total), 16)
-            out += " "
-            out += Format.leftPad(Format.grouped(row.heap), 16)
-            out += " "
-            out += Format.leftPad(Format.grouped(row.extra), 14)
-            out += " "
-            out += Format.leftPad(Format.grouped(row.stacks), 14)
-            out += "  "
-            out += row.kind.rawValue
-            out += "\n"
+            out.decimal(row.index, width: 5)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(row.time, width: 18)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(row.total, width: 16)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(row.heap, width: 16)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(row.extra, width: 14)
+            out.byte(UInt8(ascii: " "))
+            out.grouped(row.stacks, width: 14)
+            out.append("  ")
+            out.append(row.kind.rawValue)
+            out.byte(0x0A)
         }
     }
 
@@ -313,19 +398,33 @@ struct TextSink {
 
     mutating func append(_ other: TextSink) { bytes.append(contentsOf: other.bytes) }
 
+    mutating func append(_ other: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: other) }
+
+    mutating func reserve(_ capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    /// `String(value)` right-aligned in `width` columns.
+    mutating func decimal(_ value: Int, width: Int) {
+        digits(value, width: width, grouping: false)
+    }
+
     mutating func spaces(_ count: Int) {
         if count > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) }
     }
 
     /// `1,234,567` right-aligned in `width` columns.
     mutating func grouped(_ value: Int, width: Int) {
+        digits(value, width: width, grouping: true)
+    }
+
+    /// The decimal digits of `value`, with a comma between groups of three when `grouping`, right-aligned.
+    private mutating func digits(_ value: Int, width: Int, grouping: Bool) {
         var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var count = 0
         withUnsafeMutableBytes(of: &digits) { scratch in
             var magnitude = value.magnitude
             var written = 0
             repeat {
-                if written > 0 && written % 3 == 0 {
+                if grouping && written > 0 && written % 3 == 0 {
                     scratch[31 - count] = UInt8(ascii: ",")
                     count += 1
                 }

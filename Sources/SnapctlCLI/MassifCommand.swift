@@ -124,16 +124,21 @@ public struct MassifCommand: AsyncParsableCommand {
     /// `FileHandle.write(Data(...))` copied it twice).
     static func writeStandardOutput(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(STDOUT_FILENO, bytes.baseAddress.unsafelyUnwrapped + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
+        text.withUTF8 { writeStandardOutput(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes bytes to standard output with write(2), the whole buffer in as few calls as the kernel allows; a
+    /// closed pipe (`| head`) ends the output quietly.
+    static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(STDOUT_FILENO, base + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
             }
+            offset += written
         }
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Bundle
+import Foundation
 import Massif
 
 /// `snapctl massif print FILE [--threshold P]`: chart, snapshot table and trees, like ms_print but compact.
-struct MassifPrintCommand: ParsableCommand {
+struct MassifPrintCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "print",
         abstract: "Print a massif file: a chart of the totals, a table of snapshots and the detailed trees."
@@ -23,28 +25,42 @@ struct MassifPrintCommand: ParsableCommand {
         }
     }
 
-    func output() throws(MassifError) -> String {
-        let options = MassifRenderer.Options(
-            threshold: threshold,
-            treeSnapshots: snapshot.isEmpty ? nil : Set(snapshot)
-        )
-        if try MassifCommand.isCallgrindXTree(file) {
-            return MassifRenderer.render(try MassifCommand.loadCallgrindXTree(file).massifFile(), options: options)
-        }
-        var parser = MassifParser(fileName: file)
-        var printer: MassifPrinter?
-        func take(_ event: MassifParser.Event) {
-            switch event {
-            case .header(let header): printer = MassifPrinter(header: header, options: options)
-            case .snapshot(let snapshot): printer?.add(snapshot)
-            }
-        }
-        try MassifCommand.stream(file, into: &parser, take)
-        while let event = try parser.next() { take(event) }
-        return printer?.finish() ?? ""
+    var options: MassifRenderer.Options {
+        MassifRenderer.Options(threshold: threshold, treeSnapshots: snapshot.isEmpty ? nil : Set(snapshot))
     }
 
-    func run() throws {
-        try MassifCommand.emit { try output() }
+    /// The text `run()` prints, as a string (for tests); `pipelined: false` parses on the calling thread.
+    func output(pipelined: Bool = true) throws(MassifError) -> String {
+        var bytes: [UInt8] = []
+        try write(pipelined: pipelined) { bytes.append(contentsOf: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Produces the print and passes it to `write` in a few large pieces.
+    func write(pipelined: Bool = true, _ write: (UnsafeRawBufferPointer) -> Void) throws(MassifError) {
+        if try MassifCommand.isCallgrindXTree(file) {
+            var text = MassifRenderer.render(try MassifCommand.loadCallgrindXTree(file).massifFile(), options: options)
+            text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+            return
+        }
+        try MassifPrintPipeline.print(file, options: options, pipelined: pipelined)?.finish(write)
+    }
+
+    /// Reads, renders and writes on threads of their own (read(2) and write(2) block), not on the cooperative
+    /// pool.
+    func run() async throws {
+        let command = self
+        let failure = await OffPool.run { () -> MassifError? in
+            do throws(MassifError) {
+                try command.write { MassifCommand.writeStandardOutput($0) }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure {
+            FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+            throw ExitCode(1)
+        }
     }
 }
