@@ -22,12 +22,18 @@ struct FrameInterner: Sendable {
         var isBelowThreshold: Bool
     }
 
+    /// Where an entry's bytes are in `arena`, and what `Entry` says about it: all a lookup needs, in one place.
+    private struct Span {
+        var start: Int
+        var count: Int
+        var isBelowThreshold: Bool
+    }
+
     /// Open addressing over entry numbers, -1 for a free slot; at most half full.
     private var slots: [Int32] = Array(repeating: -1, count: 1024)
     private var hashes: [UInt64] = []
-    private var starts: [Int] = []
+    private var spans: [Span] = []
     private var arena: [UInt8] = []
-    private var belowThreshold: [Bool] = []
     private(set) var frames: [Frame] = []
 
     /// More distinct descriptions than a frame number can hold are refused (a file of tens of gigabytes).
@@ -43,11 +49,19 @@ struct FrameInterner: Sendable {
                 let entry = Int(slots[slot])
                 if entry < 0 { return nil }
                 if hashes[entry] == hash && equal(entry, bytes) {
-                    return Entry(number: Int32(truncatingIfNeeded: entry), isBelowThreshold: belowThreshold[entry])
+                    return Entry(number: Int32(truncatingIfNeeded: entry), isBelowThreshold: spans[entry].isBelowThreshold)
                 }
                 slot = (slot + 1) & mask
             }
         }
+    }
+
+    /// The entry of frame `number` when its bytes are these (`number` must be one this interner gave).
+    @inline(__always)
+    func entry(_ number: Int32, ifEqualTo bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
+        let entry = Int(number)
+        guard equal(entry, bytes) else { return nil }
+        return Entry(number: number, isBelowThreshold: spans[entry].isBelowThreshold)
     }
 
     /// Remembers `frame` for these bytes (which `find` did not know) and returns its number; nil when the table
@@ -58,10 +72,11 @@ struct FrameInterner: Sendable {
         let hash = Self.hash(bytes)
         let entry = Int32(frames.count)
         hashes.append(hash)
-        starts.append(arena.count)
+        var isBelowThreshold = false
+        if case .belowThreshold = frame { isBelowThreshold = true }
+        spans.append(Span(start: arena.count, count: bytes.count, isBelowThreshold: isBelowThreshold))
         arena.append(contentsOf: bytes)
         frames.append(frame)
-        if case .belowThreshold = frame { belowThreshold.append(true) } else { belowThreshold.append(false) }
         place(entry, hash: hash)
         return entry
     }
@@ -78,13 +93,14 @@ struct FrameInterner: Sendable {
         for entry in hashes.indices { place(Int32(entry), hash: hashes[entry]) }
     }
 
+    @inline(__always)
     private func equal(_ entry: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let start = starts[entry]
-        let end = entry + 1 < starts.count ? starts[entry + 1] : arena.count
-        guard end - start == bytes.count else { return false }
+        let span = spans[entry]
+        guard span.count == bytes.count else { return false }
         if bytes.isEmpty { return true }
         return arena.withUnsafeBufferPointer { stored in
-            memcmp(stored.baseAddress.unsafelyUnwrapped + start, bytes.baseAddress.unsafelyUnwrapped, bytes.count) == 0
+            memcmp(stored.baseAddress.unsafelyUnwrapped + span.start, bytes.baseAddress.unsafelyUnwrapped, bytes.count)
+                == 0
         }
     }
 

