@@ -49,7 +49,10 @@ struct FrameInterner: Sendable {
                 let entry = Int(slots[slot])
                 if entry < 0 { return nil }
                 if hashes[entry] == hash && equal(entry, bytes) {
-                    return Entry(number: Int32(truncatingIfNeeded: entry), isBelowThreshold: spans[entry].isBelowThreshold)
+                    return Entry(
+                        number: Int32(truncatingIfNeeded: entry),
+                        isBelowThreshold: spans[entry].isBelowThreshold
+                    )
                 }
                 slot = (slot + 1) & mask
             }

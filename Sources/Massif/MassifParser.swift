@@ -100,6 +100,26 @@ public struct MassifParser: Sendable {
         self.fileName = fileName
     }
 
+    /// A parser for the rest of a file from the start of a snapshot (its first `#-----------` line), after a
+    /// header and at least one snapshot that another parser reads (`snapctl massif print` reads the parts of a
+    /// large file on threads of their own). It accepts and refuses what the parser of the whole file would from
+    /// there, but numbers lines from the first one it is given and frames on its own: its errors name lines of
+    /// the part, so a caller that needs the line in the file reads the part again with the parser of the part
+    /// before. Whether that parser really ended between snapshots, where this one begins, is the caller's to
+    /// check (`isBetweenSnapshots`).
+    public static func continuation(fileName: String) -> MassifParser {
+        var parser = MassifParser(fileName: fileName)
+        parser.state = .firstSeparator
+        parser.snapshotCount = 1
+        return parser
+    }
+
+    /// True when the input so far ends with a complete snapshot (and the header): the next line must start a
+    /// snapshot, or the file may end.
+    public var isBetweenSnapshots: Bool {
+        state == .firstSeparator && snapshotCount > 0 && position == buffer.count
+    }
+
     /// Appends input. Bytes already consumed are dropped lazily, so feeding a whole file in one call copies nothing.
     public mutating func feed(_ bytes: [UInt8]) {
         if position == buffer.count {

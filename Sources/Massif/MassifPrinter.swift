@@ -23,6 +23,8 @@ public struct MassifPrinter: Sendable {
     public var options: MassifRenderer.Options
     private(set) var rows: [Row] = []
     private var trees = TextSink()
+    /// The trees of the printers appended to this one (`append(_:)`), printed after `trees` in this order.
+    private var laterTrees: [TextSink] = []
     /// The frames of the packed snapshots added so far, by number, and their renderings.
     private var frames = FrameDisplays()
     /// `nodes under 1.00% summed`, the same for every tree.
@@ -32,6 +34,13 @@ public struct MassifPrinter: Sendable {
         self.header = header
         self.options = options
         self.thresholdText = Format.decimal(options.threshold, digits: 2)
+    }
+
+    /// Makes room for `bytes` of trees up front. Growing a buffer of megabytes by doubling copies it and
+    /// touches every page of every size on the way; room that is never written costs address space only (a
+    /// large allocation is mapped lazily), so a caller may pass a generous bound such as the file's size.
+    public mutating func reserveCapacity(_ bytes: Int) {
+        trees.reserve(bytes)
     }
 
     public mutating func add(_ snapshot: Snapshot) {
@@ -93,6 +102,15 @@ public struct MassifPrinter: Sendable {
         trees.append("% summed\n")
     }
 
+    /// Adds everything `other` has printed after what this printer has: the print of a file read in parts is
+    /// the printer of the first part with those of the others appended in file order. Snapshots are not
+    /// added after an append (the frames of packed snapshots are numbered per part).
+    public mutating func append(_ other: MassifPrinter) {
+        rows.append(contentsOf: other.rows)
+        laterTrees.append(other.trees)
+        laterTrees.append(contentsOf: other.laterTrees)
+    }
+
     /// The peak row: the last `peak` snapshot (as `ms_print.in`), else the largest total.
     private var peak: Int? {
         if let recorded = rows.lastIndex(where: { $0.kind == .peak }) { return recorded }
@@ -107,6 +125,7 @@ public struct MassifPrinter: Sendable {
     public func finish() -> String {
         var all = summary()
         all.append(trees)
+        for later in laterTrees { all.append(later) }
         return all.string
     }
 
@@ -115,6 +134,7 @@ public struct MassifPrinter: Sendable {
     public func finish(_ write: (UnsafeRawBufferPointer) -> Void) {
         summary().bytes.withUnsafeBytes { write($0) }
         trees.bytes.withUnsafeBytes { write($0) }
+        for later in laterTrees { later.bytes.withUnsafeBytes { write($0) } }
     }
 
     /// Header, chart and table.

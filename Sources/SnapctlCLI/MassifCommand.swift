@@ -65,7 +65,7 @@ public struct MassifCommand: AsyncParsableCommand {
         parser.endInput()
     }
 
-    private static func openForReading(_ path: String) throws(MassifError) -> Int32 {
+    static func openForReading(_ path: String) throws(MassifError) -> Int32 {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MassifError(fileName: path, line: nil, expected: "a massif file", found: "no such file")
@@ -102,16 +102,37 @@ public struct MassifCommand: AsyncParsableCommand {
     ) throws(MassifError) {
         let descriptor = try openForReading(path)
         defer { close(descriptor) }
+        try readChunks(descriptor: descriptor, path: path, body)
+    }
+
+    /// `readChunks(_:_:)` on an open file: from `start` up to `end` (or the end of the file) with pread(2), or,
+    /// with no `start`, from where the descriptor is with read(2), which pipes allow too. `proceed` is asked
+    /// before each read: a reader whose work is no longer wanted stops there.
+    static func readChunks(
+        descriptor: Int32,
+        path: String,
+        from start: Int? = nil,
+        upTo end: Int? = nil,
+        while proceed: () -> Bool = { true },
+        _ body: (UnsafeRawBufferPointer) throws(MassifError) -> Void
+    ) throws(MassifError) {
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: chunkAlignment)
         defer { chunk.deallocate() }
-        while true {
-            let count = read(descriptor, chunk.baseAddress, chunkSize)
+        var offset = start ?? 0
+        while proceed() {
+            let wanted = end.map { min(chunkSize, $0 - offset) } ?? chunkSize
+            if wanted <= 0 { break }
+            let count =
+                start == nil
+                ? read(descriptor, chunk.baseAddress, wanted)
+                : pread(descriptor, chunk.baseAddress, wanted, off_t(offset))
             if count < 0 {
                 if errno == EINTR { continue }
                 let reason = String(cString: strerror(errno))
                 throw MassifError(fileName: path, line: nil, expected: "a readable massif file", found: reason)
             }
             if count == 0 { break }
+            offset += count
             try body(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
         }
     }

@@ -29,24 +29,24 @@ struct MassifPrintCommand: AsyncParsableCommand {
         MassifRenderer.Options(threshold: threshold, treeSnapshots: snapshot.isEmpty ? nil : Set(snapshot))
     }
 
-    /// The text `run()` prints, as a string (for tests); `pipelined: false` parses on the calling thread.
-    func output(pipelined: Bool = true) throws(MassifError) -> String {
+    /// The text `run()` prints, as a string (for tests).
+    func output() throws(MassifError) -> String {
         var bytes: [UInt8] = []
-        try write(pipelined: pipelined) { bytes.append(contentsOf: $0) }
+        try write { bytes.append(contentsOf: $0) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Produces the print and passes it to `write` in a few large pieces.
-    func write(pipelined: Bool = true, _ write: (UnsafeRawBufferPointer) -> Void) throws(MassifError) {
+    func write(_ write: (UnsafeRawBufferPointer) -> Void) throws(MassifError) {
         if try MassifCommand.isCallgrindXTree(file) {
             var text = MassifRenderer.render(try MassifCommand.loadCallgrindXTree(file).massifFile(), options: options)
             text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
             return
         }
-        try MassifPrintPipeline.print(file, options: options, pipelined: pipelined)?.finish(write)
+        try MassifPrintParts.print(file, options: options).printer?.finish(write)
     }
 
-    /// Reads, renders and writes on threads of their own (read(2) and write(2) block), not on the cooperative
+    /// Reads, renders and writes on threads of their own (pread(2) and write(2) block), not on the cooperative
     /// pool.
     func run() async throws {
         let command = self

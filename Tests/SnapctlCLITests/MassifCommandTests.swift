@@ -110,7 +110,7 @@ import Testing
         #expect(merged.snapshots.filter { $0.kind == .peak }.count == 1)
     }
 
-    @Test func badFilesGiveFileLineErrors() throws {
+    @Test func badFilesGiveFileLineErrors() async throws {
         let url = try Self.write(Self.file.replacingOccurrences(of: "time=10", with: "time=ten"))
         let command = try #require(try Snapctl.parseAsRoot(["massif", "print", url.path]) as? MassifPrintCommand)
         #expect {
@@ -130,7 +130,7 @@ import Testing
         let empty = try Self.write("", name: "empty.massif")
         let onEmpty = try #require(try Snapctl.parseAsRoot(["massif", "print", empty.path]) as? MassifPrintCommand)
         #expect(throws: MassifError.self) { try onEmpty.output() }
-        #expect(throws: ExitCode.self) { try onEmpty.run() }
+        await #expect(throws: ExitCode.self) { try await onEmpty.run() }
     }
 }
 
