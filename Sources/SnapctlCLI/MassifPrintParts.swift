@@ -25,6 +25,10 @@ enum MassifPrintParts {
     static let minimumPartSize = 4 << 20
     /// How far past the even share of the file a cut is looked for.
     static let searchWindow = 1 << 20
+    /// The most room reserved up front for a part's text (`MassifPrinter.reserveCapacity`): the text is much
+    /// shorter than the file (12% of it with the default threshold, 59% with 0), and only what is written is
+    /// ever touched, but a file of many gigabytes must not ask for as much address space.
+    static let maximumRoom = 1 << 28
 
     /// The print of a file, and how many parts of it were read on threads of their own and used (1 when one
     /// thread read it all, or when the part before the first cut did not end between snapshots).
@@ -69,7 +73,8 @@ enum MassifPrintParts {
         var error: MassifError?
     }
 
-    /// Reads `part` into its parser and printer. The last part (`end` nil) also ends the input.
+    /// Reads `part` into its parser and printer, with room for `room` bytes of text (at most `maximumRoom`).
+    /// The last part (`end` nil) also ends the input.
     private static func run(
         _ part: inout Part,
         descriptor: Int32,
@@ -81,6 +86,7 @@ enum MassifPrintParts {
         while proceed: () -> Bool = { true }
     ) {
         var parser = part.parser
+        let room = min(max(room, 0), maximumRoom)
         var printer = part.printer ?? header.map { MassifPrinter(header: $0, options: options) }
         printer?.reserveCapacity(room)
         func take(_ event: MassifParser.PackedEvent) {
