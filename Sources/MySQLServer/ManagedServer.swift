@@ -147,21 +147,31 @@ public actor ManagedServer {
         if Task.isCancelled { throw .cancelled }
 
         let flags = adapter.serverFlags(layout: layout, valgrind: valgrind.version, userOptions: options.serverOptions)
+        // glibc's copy loops instead of `rep movsb`, which valgrind runs a byte at a time (see GuestTunables).
+        let inheritedTunables =
+            options.environment[GuestTunables.variable] ?? getenv(GuestTunables.variable).map { String(cString: $0) }
+        let tunables = [GuestTunables.variable: GuestTunables.merged(with: inheritedTunables)]
+        let threads = FlavorAdapter.maxThreads(
+            serverOptions: options.serverOptions,
+            massifOptions: options.massifOptions,
+            processors: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        )
         let command = ValgrindCommand(
             valgrind: valgrind.valgrind,
             vgdbPrefix: layout.vgdbPrefix,
             massifOutFile: layout.massifFinalFile,
             logFile: layout.valgrindLog,
-            massifOptions: synonyms + options.massifOptions,
+            massifOptions: (threads.map { ["--max-threads=\($0)"] } ?? []) + synonyms + options.massifOptions,
             program: binary.path,
-            programArguments: flags.arguments
+            programArguments: flags.arguments,
+            environment: tunables
         )
         let exitBox = ExitBox()
         let (pid, supervisor) = try await spawn(
             executable: command.valgrind,
             arguments: command.arguments,
             description: command.description,
-            environment: options.environment,
+            environment: options.environment.merging(tunables) { _, ours in ours },
             layout: layout,
             exitBox: exitBox
         )
