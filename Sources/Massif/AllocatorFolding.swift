@@ -64,7 +64,7 @@ public struct AllocatorFolding: Sendable, Hashable, Codable {
     }
 
     /// A function name without its parameter list and template arguments.
-    static func baseName(_ function: String) -> String {
+    public static func baseName(_ function: String) -> String {
         var result = ""
         var angle = 0
         for character in function {

@@ -182,3 +182,62 @@ enum MergeKey: Hashable {
         }
     }
 }
+
+extension HeapTree {
+    /// The tree of what grew from `before` to this tree, per call path: every path's own bytes here minus its
+    /// own bytes in `before`, paths that did not grow left out.
+    ///
+    /// Made for the monotonic counters of an xtree dump (`totB`, `totBk`: allocated since the start), where
+    /// the growth between two dumps of the same process is what was allocated between them, and is never
+    /// negative per path. The result is a valid tree (a node's bytes are its own plus its children's) with
+    /// this tree's root description, children largest first as Massif writes them.
+    public func growth(since before: HeapTree) -> HeapTree {
+        let old = before.pathBytes()
+        var grown: [[String]: Int] = [:]
+        for (path, bytes) in pathBytes() {
+            let delta = bytes.subtractingReportingOverflow(old[path] ?? 0)
+            if !delta.overflow, delta.partialValue > 0 { grown[path] = delta.partialValue }
+        }
+        return HeapTree(top: top, paths: grown)
+    }
+
+    /// A tree from call paths (frame descriptions from the allocation site outwards) and each path's own bytes.
+    public init(top: TopDescription, paths: [[String]: Int]) {
+        final class Trie {
+            var own = 0
+            var children: [String: Trie] = [:]
+        }
+        let root = Trie()
+        for (path, bytes) in paths {
+            var node = root
+            for text in path {
+                if let next = node.children[text] {
+                    node = next
+                } else {
+                    let next = Trie()
+                    node.children[text] = next
+                    node = next
+                }
+            }
+            node.own = node.own.addingReportingOverflow(bytes).overflow ? Int.max : node.own + bytes
+        }
+        func build(_ trie: Trie) -> (bytes: Int, children: [HeapNode]) {
+            var children: [HeapNode] = []
+            var total = trie.own
+            for (text, child) in trie.children {
+                let built = build(child)
+                let frame: Frame =
+                    text == HeapTree.belowThresholdKey
+                    ? .belowThreshold(places: 1, thresholdHundredths: 0)
+                    : CodeFrame(text: text).map { .code($0) } ?? .belowThreshold(places: 1, thresholdHundredths: 0)
+                children.append(HeapNode(bytes: built.bytes, frame: frame, children: built.children))
+                let sum = total.addingReportingOverflow(built.bytes)
+                total = sum.overflow ? Int.max : sum.partialValue
+            }
+            children.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.frame.text < $1.frame.text }
+            return (total, children)
+        }
+        let built = build(root)
+        self.init(top: top, bytes: built.bytes, children: built.children)
+    }
+}

@@ -88,6 +88,13 @@ public struct ServerVariableMap: Sendable, Hashable, Codable {
         Rule("create_tmp_table", ["tmp_table_size", "max_heap_table_size"], note: "internal temporary table"),
         Rule("Create_tmp_table::*", ["tmp_table_size", "max_heap_table_size"], note: "internal temporary table"),
         Rule("instantiate_tmp_table", ["tmp_table_size", "max_heap_table_size"], note: "internal temporary table"),
+        // The heap engine's own functions are not exported from a stripped mariadbd, but the handler call that
+        // writes a row into an internal temporary table is: blocks under it are the temporary table's.
+        Rule(
+            "handler::ha_write_tmp_row",
+            ["tmp_table_size", "max_heap_table_size"],
+            note: "internal temporary table rows"
+        ),
         // Read buffers.
         Rule("init_rr_cache", ["read_rnd_buffer_size"], note: "reading rows in sorted order"),
         Rule("rr_from_cache", ["read_rnd_buffer_size"], note: "reading rows in sorted order"),

@@ -24,6 +24,9 @@ public struct AttachOptions: Sendable, Hashable, Codable {
     /// The plan asks for `pages_as_heap`: the running valgrind must have been started with
     /// `--pages-as-heap=yes`, since that cannot be switched on later.
     public var requirePagesAsHeap: Bool
+    /// Some step asks for the allocated lens: the running valgrind must have been started with
+    /// `--xtree-memory=full`, which cannot be switched on later either.
+    public var requireXTreeMemory: Bool = false
 
     /// valgrind's default `--vgdb-prefix` (`VG_(vgdb_prefix_default)` without TMPDIR).
     public static let defaultVgdbPrefix = "/tmp/vgdb-pipe"
@@ -35,7 +38,8 @@ public struct AttachOptions: Sendable, Hashable, Codable {
         target: ConnectionTarget,
         user: String = "root",
         passwordEnvironmentVariable: String? = nil,
-        requirePagesAsHeap: Bool = false
+        requirePagesAsHeap: Bool = false,
+        requireXTreeMemory: Bool = false
     ) {
         self.pid = pid
         self.vgdbPrefix = vgdbPrefix
@@ -43,10 +47,11 @@ public struct AttachOptions: Sendable, Hashable, Codable {
         self.user = user
         self.passwordEnvironmentVariable = passwordEnvironmentVariable
         self.requirePagesAsHeap = requirePagesAsHeap
+        self.requireXTreeMemory = requireXTreeMemory
     }
 
     enum CodingKeys: String, CodingKey {
-        case pid, vgdbPrefix, target, user, passwordEnvironmentVariable, requirePagesAsHeap
+        case pid, vgdbPrefix, target, user, passwordEnvironmentVariable, requirePagesAsHeap, requireXTreeMemory
     }
 
     public init(from decoder: any Decoder) throws {
@@ -57,6 +62,7 @@ public struct AttachOptions: Sendable, Hashable, Codable {
         user = try container.decode(String.self, forKey: .user)
         passwordEnvironmentVariable = try container.decodeIfPresent(String.self, forKey: .passwordEnvironmentVariable)
         requirePagesAsHeap = try container.decodeIfPresent(Bool.self, forKey: .requirePagesAsHeap) ?? false
+        requireXTreeMemory = try container.decodeIfPresent(Bool.self, forKey: .requireXTreeMemory) ?? false
     }
 }
 
@@ -95,6 +101,9 @@ public struct AttachedServer: Sendable {
         let commandLine = FileIO.commandLine(pid: options.pid)
         if options.requirePagesAsHeap, let commandLine, !Self.hasPagesAsHeap(commandLine) {
             throw .pagesAsHeapNotEnabled(pid: options.pid, command: commandLine.joined(separator: " "))
+        }
+        if options.requireXTreeMemory, let commandLine, !Self.hasFullXTreeMemory(commandLine) {
+            throw .xtreeMemoryNotEnabled(pid: options.pid, command: commandLine.joined(separator: " "))
         }
         guard
             let fifo = VgdbEndpoint.scan(prefix: options.vgdbPrefix).first(where: { $0.pid == options.pid })?
@@ -146,6 +155,16 @@ public struct AttachedServer: Sendable {
         for word in commandLine.dropFirst() {
             if !word.hasPrefix("-") { break }
             if word.hasPrefix("--pages-as-heap=") { on = word == "--pages-as-heap=yes" }
+        }
+        return on
+    }
+
+    /// Whether valgrind's options switch `--xtree-memory=full` on (`allocs` keeps no totals); the last one wins.
+    public static func hasFullXTreeMemory(_ commandLine: [String]) -> Bool {
+        var on = false
+        for word in commandLine.dropFirst() {
+            if !word.hasPrefix("-") { break }
+            if word.hasPrefix("--xtree-memory=") { on = word == "--xtree-memory=full" }
         }
         return on
     }

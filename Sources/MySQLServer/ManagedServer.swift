@@ -111,6 +111,11 @@ public actor ManagedServer {
         var binary = try identified.get()
         if let flavor = options.flavor { binary.flavor = flavor }
         progress(.identified(binary, valgrind: valgrind.version))
+        if options.massifOptions.contains(where: { $0.hasPrefix("--xtree-memory=") }),
+            valgrind.version < ValgrindVersion(3, 13)
+        {
+            throw .xtreeMemoryUnsupported(valgrind: valgrind.version.description)
+        }
         // Before anything is made: a missing preload would start the server on another malloc.
         try AllocatorDetector.checkPreload(environment: options.environment)
         let allocators = AllocatorDetector.detect(binary: binary.path, environment: options.environment)

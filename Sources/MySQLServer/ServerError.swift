@@ -47,6 +47,11 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Attach mode with `pages_as_heap`: the running valgrind was not started with `--pages-as-heap=yes`,
     /// so its snapshots count malloc's blocks, not pages; nothing was attached.
     case pagesAsHeapNotEnabled(pid: Int32, command: String)
+    /// Attach mode with `allocations: true`: the running valgrind was not started with `--xtree-memory=full`,
+    /// so it keeps no allocation totals to dump; nothing was attached.
+    case xtreeMemoryNotEnabled(pid: Int32, command: String)
+    /// `allocations: true` with a valgrind older than 3.13, which has no `--xtree-memory`.
+    case xtreeMemoryUnsupported(valgrind: String)
     /// The operation was cancelled (Ctrl-C); the server has been stopped.
     case cancelled
 
@@ -138,6 +143,18 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
                 the plan asks for pages_as_heap, but valgrind process \(pid) was started without \
                 --pages-as-heap=yes (\(command)); restart the server under valgrind with --pages-as-heap=yes \
                 added, or remove pages_as_heap from the plan
+                """
+        case .xtreeMemoryNotEnabled(let pid, let command):
+            return """
+                the plan asks for allocations (the allocated lens), but valgrind process \(pid) was started without \
+                --xtree-memory=full (\(command)); restart the server under valgrind with --xtree-memory=full added, \
+                or remove allocations: true from the plan
+                """
+        case .xtreeMemoryUnsupported(let valgrind):
+            return """
+                the plan asks for allocations (the allocated lens), which needs valgrind 3.13 or later for \
+                --xtree-memory=full; valgrind \(valgrind) is installed; upgrade valgrind or remove allocations: true \
+                from the plan
                 """
         case .cancelled:
             return "cancelled; the server has been stopped"

@@ -116,3 +116,65 @@ extension Plan.ExpectedError {
         }
     }
 }
+
+extension Plan.Step {
+    private enum CodingKeys: String, CodingKey {
+        case label, kind, `repeat`, snapshots, expect, maxGrowth, connection, timeout, on, catchUpTimeout
+        case allocations, lensBudget
+    }
+
+    // The lens keys are written only when set, so that a plan without lenses keeps the shape it always had.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        label = try container.decode(String.self, forKey: .label)
+        kind = try container.decode(Plan.StepKind.self, forKey: .kind)
+        `repeat` = try container.decode(Int.self, forKey: .repeat)
+        snapshots = try container.decode(Plan.StepSnapshots.self, forKey: .snapshots)
+        expect = try container.decodeIfPresent(Plan.Expectation.self, forKey: .expect)
+        maxGrowth = try container.decodeIfPresent(ByteSize.self, forKey: .maxGrowth)
+        connection = try container.decodeIfPresent(String.self, forKey: .connection)
+        timeout = try container.decodeIfPresent(PlanDuration.self, forKey: .timeout)
+        on = try container.decodeIfPresent(Plan.StepServer.self, forKey: .on) ?? .server
+        catchUpTimeout = try container.decodeIfPresent(PlanDuration.self, forKey: .catchUpTimeout)
+        allocations = try container.decodeIfPresent(Bool.self, forKey: .allocations) ?? false
+        lensBudget = try container.decodeIfPresent(Plan.LensBudget.self, forKey: .lensBudget) ?? Plan.LensBudget()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(label, forKey: .label)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(`repeat`, forKey: .repeat)
+        try container.encode(snapshots, forKey: .snapshots)
+        try container.encodeIfPresent(expect, forKey: .expect)
+        try container.encodeIfPresent(maxGrowth, forKey: .maxGrowth)
+        try container.encodeIfPresent(connection, forKey: .connection)
+        try container.encodeIfPresent(timeout, forKey: .timeout)
+        try container.encode(on, forKey: .on)
+        try container.encodeIfPresent(catchUpTimeout, forKey: .catchUpTimeout)
+        if allocations { try container.encode(allocations, forKey: .allocations) }
+        if !lensBudget.isEmpty { try container.encode(lensBudget, forKey: .lensBudget) }
+    }
+}
+
+extension Plan.StepSnapshots {
+    private enum CodingKeys: String, CodingKey {
+        case before, after, during, peak
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        before = try container.decode(Plan.SnapshotKind.self, forKey: .before)
+        after = try container.decode(Plan.SnapshotKind.self, forKey: .after)
+        during = try container.decodeIfPresent(PlanDuration.self, forKey: .during)
+        peak = try container.decodeIfPresent(Bool.self, forKey: .peak) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(before, forKey: .before)
+        try container.encode(after, forKey: .after)
+        try container.encodeIfPresent(during, forKey: .during)
+        if peak { try container.encode(peak, forKey: .peak) }
+    }
+}

@@ -17,6 +17,12 @@ extension Plan {
         public var connection: String?
         /// How long the step may take; `nil` means no limit.
         public var timeout: PlanDuration?
+        /// `allocations:` resolved (the step's own, else the plan's): whether the step gets the allocated and
+        /// churn lenses, from xtree memory dumps before and after it (the server then runs with
+        /// `--xtree-memory=full`).
+        public var allocations: Bool = false
+        /// The step's budgets on the lenses (`max_peak`, `max_allocated`, `max_allocations`).
+        public var lensBudget: LensBudget = LensBudget()
         /// Which server the step's SQL runs on (`on:`): the profiled server unless it says `primary`.
         public var on: StepServer
         /// How long the replica may take to catch up after this step (`catch_up_timeout:`); `nil` means
@@ -121,11 +127,20 @@ extension Plan {
         public var after: SnapshotKind
         /// The interval of light snapshots while the step runs; `nil` means none.
         public var during: PlanDuration?
+        /// `peak: detailed`: the `during` samples are detailed snapshots, so that the tallest one names the code
+        /// that held the step's peak (the peak lens).
+        public var peak: Bool = false
 
-        public init(before: SnapshotKind = .detailed, after: SnapshotKind = .detailed, during: PlanDuration? = nil) {
+        public init(
+            before: SnapshotKind = .detailed,
+            after: SnapshotKind = .detailed,
+            during: PlanDuration? = nil,
+            peak: Bool = false
+        ) {
             self.before = before
             self.after = after
             self.during = during
+            self.peak = peak
         }
 
         /// Before and after of the same kind, nothing during: what a plan-wide default or a shorthand string means.
@@ -163,6 +178,27 @@ extension Plan {
             case .sqlState(let state): return state
             }
         }
+    }
+}
+
+extension Plan {
+    /// A step's budgets on the transient-memory lenses (`budget: {max_peak, max_allocated, max_allocations}`).
+    public struct LensBudget: Sendable, Hashable, Codable {
+        /// The most the heap may stand above the step's before snapshot at its tallest sampled moment.
+        public var maxPeak: ByteSize?
+        /// The most bytes the step may allocate (freed or not).
+        public var maxAllocated: ByteSize?
+        /// The most allocation calls the step may make.
+        public var maxAllocations: Int?
+
+        public init(maxPeak: ByteSize? = nil, maxAllocated: ByteSize? = nil, maxAllocations: Int? = nil) {
+            self.maxPeak = maxPeak
+            self.maxAllocated = maxAllocated
+            self.maxAllocations = maxAllocations
+        }
+
+        /// True when no lens budget is set.
+        public var isEmpty: Bool { maxPeak == nil && maxAllocated == nil && maxAllocations == nil }
     }
 }
 

@@ -91,8 +91,11 @@ enum YAMLWriter {
             }
             pairs.append(("leak", mapping(leak)))
         }
+        if plan.allocations { pairs.append(("allocations", Node("true"))) }
         if !plan.steps.isEmpty {
-            let steps = plan.steps.map { node(for: $0, defaultSnapshots: plan.snapshots.default) }
+            let steps = plan.steps.map {
+                node(for: $0, defaultSnapshots: plan.snapshots.default, allocations: plan.allocations)
+            }
             pairs.append(("steps", .sequence(.init(steps))))
         }
         return mapping(pairs)
@@ -138,7 +141,7 @@ enum YAMLWriter {
         return mapping(pairs, style: .flow)
     }
 
-    static func node(for step: Plan.Step, defaultSnapshots: Plan.SnapshotKind) -> Node {
+    static func node(for step: Plan.Step, defaultSnapshots: Plan.SnapshotKind, allocations: Bool = false) -> Node {
         var pairs: [(String, Node)] = []
         switch step.kind {
         case .snap:
@@ -162,7 +165,7 @@ enum YAMLWriter {
         }
         if step.repeat != 1 { pairs.append(("repeat", number(step.repeat))) }
         if step.snapshots != .uniform(defaultSnapshots) {
-            if step.snapshots.during == nil && step.snapshots.before == step.snapshots.after {
+            if step.snapshots.during == nil && !step.snapshots.peak && step.snapshots.before == step.snapshots.after {
                 pairs.append(("snapshots", text(step.snapshots.before.rawValue)))
             } else {
                 var snapshots: [(String, Node)] = []
@@ -173,6 +176,7 @@ enum YAMLWriter {
                     snapshots.append(("after", text(step.snapshots.after.rawValue)))
                 }
                 if let during = step.snapshots.during { snapshots.append(("during", text(during.description))) }
+                if step.snapshots.peak { snapshots.append(("peak", text("detailed"))) }
                 pairs.append(("snapshots", mapping(snapshots, style: .flow)))
             }
         }
@@ -187,8 +191,18 @@ enum YAMLWriter {
             if let warnings = expect.warnings { expectation.append(("warnings", number(warnings))) }
             pairs.append(("expect", mapping(expectation, style: .flow)))
         }
-        if let maxGrowth = step.maxGrowth {
-            pairs.append(("budget", mapping([("max_growth", text(maxGrowth.description))], style: .flow)))
+        var budget: [(String, Node)] = []
+        if let maxGrowth = step.maxGrowth { budget.append(("max_growth", text(maxGrowth.description))) }
+        if let maxPeak = step.lensBudget.maxPeak { budget.append(("max_peak", text(maxPeak.description))) }
+        if let maxAllocated = step.lensBudget.maxAllocated {
+            budget.append(("max_allocated", text(maxAllocated.description)))
+        }
+        if let maxAllocations = step.lensBudget.maxAllocations {
+            budget.append(("max_allocations", number(maxAllocations)))
+        }
+        if !budget.isEmpty { pairs.append(("budget", mapping(budget, style: .flow))) }
+        if step.allocations != allocations, step.kind != .snap {
+            pairs.append(("allocations", Node(step.allocations ? "true" : "false")))
         }
         if let connection = step.connection { pairs.append(("connection", text(connection))) }
         if let timeout = step.timeout { pairs.append(("timeout", text(timeout.description))) }

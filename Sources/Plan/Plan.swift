@@ -30,6 +30,8 @@ public struct Plan: Sendable, Hashable, Codable {
     public var leak: LeakCheck
     /// The steps, in order.
     public var steps: [Step]
+    /// The top-level `allocations:`: the default of every step's (``Step/allocations`` is resolved).
+    public var allocations: Bool = false
 
     public init(
         version: Int = Plan.currentVersion,
@@ -66,6 +68,10 @@ public struct Plan: Sendable, Hashable, Codable {
     public static func embeddedDefault(name: String = "default") -> Plan {
         Plan(name: name)
     }
+
+    /// True when some step asks for the allocated lens: the server then runs with `--xtree-memory=full`.
+    /// (The top-level key counts too: `snapctl repl` gives its statements the plan's `allocations`.)
+    public var wantsAllocations: Bool { allocations || steps.contains { $0.allocations } }
 
     /// The connection a step runs on: the one it names, else the first declared connection.
     public func connection(for step: Step) -> Connection? {

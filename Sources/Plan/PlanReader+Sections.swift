@@ -4,7 +4,7 @@ extension PlanReader {
     static let topKeys = [
         "version", "name", "description", "server", "attach", "primary", "massif", "snapshots", "observe",
         "connections",
-        "budget", "leak", "steps",
+        "budget", "leak", "allocations", "steps",
     ]
 
     /// The whole plan; `nil` when it is too broken to build (the errors say why).
@@ -63,6 +63,7 @@ extension PlanReader {
         if let field = top["connections"] { plan.connections = readConnections(field, template: template) }
         if let field = top["budget"] { plan.budget = readBudget(field) }
         if let field = top["leak"] { plan.leak = readLeak(field) }
+        if let field = top["allocations"], let on = boolean(field, in: "the plan") { plan.allocations = on }
 
         if let field = top["steps"] {
             plan.steps = readSteps(field, plan: plan)

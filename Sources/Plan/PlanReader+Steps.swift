@@ -5,6 +5,7 @@ extension PlanReader {
     static let stepKeys =
         ["label"] + kindKeys + [
             "repeat", "snapshots", "expect", "budget", "connection", "timeout", "on", "catch_up_timeout",
+            "allocations",
         ]
 
     /// The step kinds each modifier key goes with; every other kind refuses it.
@@ -17,6 +18,7 @@ extension PlanReader {
         "timeout": ["sql", "sql_file", "shell", "parallel"],
         "on": ["sql", "sql_file", "parallel"],
         "catch_up_timeout": ["sql", "sql_file", "parallel"],
+        "allocations": ["sql", "sql_file", "sleep", "shell", "parallel"],
     ]
 
     mutating func readSteps(_ field: Field, plan: Plan) -> [Plan.Step] {
@@ -124,6 +126,8 @@ extension PlanReader {
             kind: kind ?? .snap,
             snapshots: kindKey == "snap" ? .uniform(.none) : .uniform(plan.snapshots.default)
         )
+        step.allocations = kindKey != "snap" && plan.allocations
+        if let field = fields["allocations"], let on = boolean(field, in: context) { step.allocations = on }
         if let field = fields["repeat"], let count = integer(field, in: context, minimum: 1) { step.repeat = count }
         if let field = fields["snapshots"], kindKey == "snap" {
             // A snap step is one snapshot: detailed (the default) or light.
@@ -141,7 +145,11 @@ extension PlanReader {
             step.snapshots = snapshots
         }
         if let field = fields["expect"] { step.expect = readExpect(field, in: context) }
-        if let field = fields["budget"] { step.maxGrowth = readStepBudget(field, in: context) }
+        if let field = fields["budget"], let budget = readStepBudget(field, in: context) {
+            step.maxGrowth = budget.maxGrowth
+            step.lensBudget = budget.lenses
+            checkLensBudget(budget.lenses, of: step, field: field, in: context)
+        }
         if let field = fields["connection"], let name = text(field, in: context) {
             step.connection = name
             checkConnection(name, at: field.value, in: context, plan: plan)
@@ -258,7 +266,7 @@ extension PlanReader {
             return choice(field, in: context, as: Plan.SnapshotKind.self).map { .uniform($0) }
         }
         let inner = "snapshots of \(context)"
-        let keys = ["before", "after", "during"]
+        let keys = ["before", "after", "during", "peak"]
         guard let fields = fields(field.value, of: inner, keys: keys, example: "{before: detailed, during: 100ms}")
         else { return nil }
         var snapshots = Plan.StepSnapshots.uniform(fallback)
@@ -270,6 +278,32 @@ extension PlanReader {
         }
         if let field = fields["during"], field.value.scalar?.string != "none" {
             snapshots.during = duration(field, in: inner, positive: true)
+        }
+        if let field = fields["peak"] {
+            switch field.value.scalar?.string {
+            case "detailed":
+                snapshots.peak = true
+                if snapshots.during == nil {
+                    fail(
+                        "'peak: detailed' in \(inner) samples the step with during:; add during: 100ms "
+                            + "(the sampling interval)",
+                        at: field.keyNode
+                    )
+                }
+            case "none": snapshots.peak = false
+            default:
+                fail(
+                    "'peak' in \(inner): expected detailed or none, got " + Self.describe(field.value),
+                    at: field.value
+                )
+            }
+        }
+        if snapshots.peak, snapshots.before != .detailed {
+            fail(
+                "'peak: detailed' in \(inner) measures growth over the before snapshot, which must be detailed; "
+                    + "remove before: \(snapshots.before.rawValue)",
+                at: field.value
+            )
         }
         return snapshots
     }
@@ -308,16 +342,47 @@ extension PlanReader {
         return nil
     }
 
-    mutating func readStepBudget(_ field: Field, in context: String) -> ByteSize? {
+    /// A step's `budget:`: `max_growth` and the lens budgets.
+    struct StepBudget {
+        var maxGrowth: ByteSize?
+        var lenses = Plan.LensBudget()
+    }
+
+    mutating func readStepBudget(_ field: Field, in context: String) -> StepBudget? {
         let inner = "budget of \(context)"
-        guard let fields = fields(field.value, of: inner, keys: ["max_growth"], example: "{max_growth: 64MiB}") else {
+        let keys = ["max_growth", "max_peak", "max_allocated", "max_allocations"]
+        guard let fields = fields(field.value, of: inner, keys: keys, example: "{max_growth: 64MiB}") else {
             return nil
         }
-        guard let field = fields["max_growth"] else {
-            fail("\(inner) needs max_growth: the most the heap may grow across the step", at: field.value)
+        if fields.isEmpty {
+            fail(
+                "\(inner) needs max_growth, max_peak, max_allocated or max_allocations",
+                at: field.value
+            )
             return nil
         }
-        return size(field, in: inner)
+        var budget = StepBudget()
+        if let field = fields["max_growth"] { budget.maxGrowth = size(field, in: inner) }
+        if let field = fields["max_peak"] { budget.lenses.maxPeak = size(field, in: inner) }
+        if let field = fields["max_allocated"] { budget.lenses.maxAllocated = size(field, in: inner) }
+        if let field = fields["max_allocations"] {
+            budget.lenses.maxAllocations = integer(field, in: inner, minimum: 0)
+        }
+        return budget
+    }
+
+    /// A lens budget needs its lens: `max_peak` the peak lens, the others `allocations: true`.
+    mutating func checkLensBudget(_ budget: Plan.LensBudget, of step: Plan.Step, field: Field, in context: String) {
+        if budget.maxPeak != nil, !step.snapshots.peak {
+            fail(
+                "'max_peak' in budget of \(context) needs the peak lens; add snapshots: {during: 100ms, peak: detailed}",
+                at: field.value
+            )
+        }
+        if budget.maxAllocated != nil || budget.maxAllocations != nil, !step.allocations {
+            let key = budget.maxAllocated != nil ? "max_allocated" : "max_allocations"
+            fail("'\(key)' in budget of \(context) needs the allocated lens; add allocations: true", at: field.value)
+        }
     }
 
     mutating func checkConnection(_ name: String, at node: Node, in context: String, plan: Plan) {

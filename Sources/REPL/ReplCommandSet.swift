@@ -27,12 +27,25 @@ public enum ReplCommandSet {
         ),
         Entry(
             name: "diff",
-            usage: "diff A B [--top N]",
+            usage: "diff [--allocated] A B [--top N]",
             summary: "which call sites grew from snapshot A to snapshot B (allocator wrappers folded)",
             details: """
                 A and B are snapshot labels as snaps lists them: a snap step's own label, before-STEP and \
                 after-STEP for plan steps, final. Shows the totals and the N call paths (default 10) that \
-                grew most, then those that shrank. A light snapshot has totals only.
+                grew most, then those that shrank. A light snapshot has totals only. With --allocated: what \
+                the statements between A and B allocated, freed or not, per call path, and the hottest \
+                allocators (needs a plan with allocations: true, which dumps valgrind's allocation tree around \
+                every statement).
+                """
+        ),
+        Entry(
+            name: "peak",
+            usage: "peak",
+            summary: "what the last statement allocated and held at its peak, and the variables that size it",
+            details: """
+                The last statement's transient-memory lenses: bytes and calls it allocated per call path \
+                (allocations: true in the plan), its sampled peak when the step had peak: detailed, and the \
+                server variable behind the largest, with its value and the worst case at max_connections.
                 """
         ),
         Entry(

@@ -4,6 +4,10 @@ import Plan
 public enum ReplRequest: Sendable, Hashable {
     case snap(label: String, light: Bool)
     case diff(before: String, after: String, top: Int)
+    /// `diff --allocated A B`: what the statements between two snapshots allocated (the allocated lens).
+    case diffAllocated(before: String, after: String, top: Int)
+    /// `peak`: the transient-memory lenses of the last statement.
+    case peak
     case top(label: String?, count: Int)
     case snaps
     case counters
@@ -55,11 +59,15 @@ public enum ReplRequest: Sendable, Hashable {
             }
             return .success(.snap(label: label, light: light))
         case "diff":
-            switch options(words, count: "--top") {
+            let allocated = words.contains("--allocated")
+            switch options(words.filter { $0 != "--allocated" }, count: "--top", also: ["--allocated"]) {
             case .failure(let failure): return usage(failure.message)
             case .success(let (positional, top)):
                 guard positional.count == 2 else {
                     return usage("two snapshot labels are needed (snaps lists them)")
+                }
+                if allocated {
+                    return .success(.diffAllocated(before: positional[0], after: positional[1], top: top ?? defaultTop))
                 }
                 return .success(.diff(before: positional[0], after: positional[1], top: top ?? defaultTop))
             }
@@ -70,6 +78,9 @@ public enum ReplRequest: Sendable, Hashable {
                 guard positional.count <= 1 else { return usage("one snapshot label at most") }
                 return .success(.top(label: positional.first, count: top ?? defaultTop))
             }
+        case "peak":
+            guard words.isEmpty else { return usage("it takes no arguments") }
+            return .success(.peak)
         case "snaps", "counters", "report", "quit", "exit":
             guard words.isEmpty else { return usage("it takes no arguments") }
             switch name {
@@ -115,7 +126,11 @@ public enum ReplRequest: Sendable, Hashable {
     }
 
     /// Positional words and the value of `--top N` (also `--top=N`).
-    static func options(_ words: [String], count option: String) -> Result<([String], Int?), ReplInputFailure> {
+    static func options(
+        _ words: [String],
+        count option: String,
+        also known: [String] = []
+    ) -> Result<([String], Int?), ReplInputFailure> {
         var positional: [String] = []
         var value: Int?
         var index = 0
@@ -129,7 +144,7 @@ public enum ReplRequest: Sendable, Hashable {
             } else if word.hasPrefix(option + "=") {
                 argument = String(word.dropFirst(option.count + 1))
             } else if word.hasPrefix("--") {
-                return .failure(ReplInputFailure(unknownOption(word, among: [option])))
+                return .failure(ReplInputFailure(unknownOption(word, among: [option] + known)))
             } else {
                 positional.append(word)
             }

@@ -2,6 +2,7 @@ import Foundation
 import Massif
 import MySQLServer
 import Plan
+import Report
 import RunRecord
 import Session
 import Synchronization
@@ -26,6 +27,8 @@ actor ReplShell {
     var current: String?
     /// Whether the server's death has been reported (by a command or the watcher), so it is said once.
     var deathReported = false
+    /// The last statement's label and lenses, for `peak`.
+    var lastStatement: (label: String, lenses: StepReport?)?
 
     /// What to do after an item.
     enum Next: Sendable { case proceed, quit }
@@ -124,6 +127,10 @@ actor ReplShell {
                 if let reason = MonitorOutput.failure(in: text) { output.error("monitor \(command): \(reason)") }
             case .failure(let error): await report(error)
             }
+        case .diffAllocated(let before, let after, let top):
+            await diffAllocated(before, after, top: top)
+        case .peak:
+            peak()
         case .report:
             output.result(await session.report().text())
             if let death = await session.serverDeath {
@@ -144,6 +151,7 @@ actor ReplShell {
             await report(error)
         case .success(let done):
             let record = done.record
+            lastStatement = (record.label, done.lenses)
             switch record.outcome {
             case .ok, .expectedError:
                 guard let result = done.result else {
@@ -213,6 +221,50 @@ actor ReplShell {
         }
         let difference = SnapshotDiff(before: old, after: new)
         output.result(ReplFormat.diff(difference, before: before, after: after, top: top))
+    }
+
+    func diffAllocated(_ beforeLabel: String, _ afterLabel: String, top: Int) async {
+        let snapshots = await session.manifest.snapshots
+        guard let before = SnapshotLookup.find(beforeLabel, in: snapshots),
+            let after = SnapshotLookup.find(afterLabel, in: snapshots)
+        else {
+            for name in [beforeLabel, afterLabel] where SnapshotLookup.find(name, in: snapshots) == nil {
+                output.error(SnapshotLookup.unknown(name, in: snapshots))
+            }
+            return
+        }
+        guard let (report, steps) = await session.allocated(from: before, to: after) else {
+            output.error(
+                "no statement between \(before.label) and \(after.label) has the allocated lens; load a plan with "
+                    + "allocations: true (snapctl repl PLAN.yaml) so that every statement dumps valgrind's allocation tree"
+            )
+            return
+        }
+        var limited = report
+        limited.allocated = report.allocated.map { Array($0.prefix(top)) }
+        var text =
+            "allocated from \(before.label) to \(after.label) (\(steps) step\(steps == 1 ? "" : "s") with the lens):\n"
+        text += RunReport.lensLines(limited)
+        output.result(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+    }
+
+    func peak() {
+        guard let last = lastStatement else {
+            output.error("no statement has run yet")
+            return
+        }
+        guard let lenses = last.lenses else {
+            output.error(
+                "statement \(last.label) had no lenses; load a plan with allocations: true (snapctl repl PLAN.yaml) "
+                    + "to see what each statement allocates"
+            )
+            return
+        }
+        var text = "\(last.label):\n" + RunReport.lensLines(lenses)
+        if lenses.peakGrowth == nil && lenses.peakNote == nil {
+            text += "    (a statement has no peak samples; what it allocated is the bound of what it held)\n"
+        }
+        output.result(String(text.dropLast()))
     }
 
     func top(_ label: String?, count: Int) async {

@@ -39,6 +39,7 @@ extension HTMLPage {
         facts(step, record: record, budget: budget)
         source(record)
         sites(step)
+        lenses(step)
         if let leak { rounds(step, leak: leak) }
         flame(step)
         tree(step)
@@ -234,6 +235,97 @@ extension HTMLPage {
         if let first, before != nil { out += ", change since \(HTML.escape(first.label))" }
         out += "</h4>\n"
         out += view.html()
+    }
+
+    /// The transient-memory lenses: allocated, churn and peak as bars, the sizing sentences, and a tree per
+    /// lens (what the step allocated; the heap at its tallest sample against its before snapshot).
+    mutating func lenses(_ step: StepReport) {
+        guard step.hasLenses else { return }
+        for problem in step.lensProblems ?? [] { out += "<div class=\"notice warn\">\(HTML.escape(problem))</div>\n" }
+        for finding in step.sizing ?? [] {
+            out += "<div class=\"notice warn\">\(HTML.escape(finding.sentence))</div>\n"
+        }
+        if let bytes = step.allocatedBytes, let allocated = step.allocated {
+            out += "<h4 id=\"allocated-\(step.index)\">Allocated while running: "
+            out += "\(HTML.escape(Format.bytes(bytes))) in \(Format.grouped(step.allocationCalls ?? 0)) "
+            out += "allocation calls, freed or not</h4>\n"
+            lensBars(allocated) {
+                Format.bytes($0.bytes ?? 0)
+            } value: {
+                $0.bytes ?? 0
+            }
+            if let file = record(step)?.lenses?.allocations, let tree = xtrees[file]?.tree(.totalBytes),
+                let view = AllocationTreeView(
+                    after: TransientLenses.snapshot(tree),
+                    before: nil,
+                    folding: folding,
+                    limits: options.treeLimits
+                )
+            {
+                out += "<h4>What the step allocated, by call path</h4>\n" + view.html()
+            }
+        }
+        if let churn = step.churn, !churn.isEmpty {
+            out += "<h4>Churn: allocation calls by call path</h4>\n"
+            lensBars(churn) {
+                "\(Format.grouped($0.calls ?? 0)) calls"
+            } value: {
+                $0.calls ?? 0
+            }
+        }
+        if let interval = step.peakInterval {
+            out += "<h4 id=\"peak-\(step.index)\">Peak while running"
+            if let growth = step.peakGrowth, let id = step.peakSnapshot {
+                out +=
+                    ": \(HTML.escape(Format.signedBytes(growth))) over the before snapshot at snapshot \(id)</h4>\n"
+                out += "<p class=\"muted\">Sampled every \(interval) ms: a lower bound of the step's true peak.</p>\n"
+                lensBars(step.peak ?? []) {
+                    Format.signedBytes($0.bytes ?? 0)
+                } value: {
+                    $0.bytes ?? 0
+                }
+                let before = manifest.snapshots(ofStep: step.label).first { $0.phase == .before }
+                if let peak = snapshots[id], let before, let old = snapshots[before.id],
+                    let view = AllocationTreeView(
+                        after: peak,
+                        before: old,
+                        folding: folding,
+                        limits: options.treeLimits
+                    )
+                {
+                    out += "<h4>Allocation tree at the peak sample, change since \(HTML.escape(before.label))</h4>\n"
+                    out += view.html()
+                }
+            } else {
+                out += "</h4>\n<p class=\"muted\">\(HTML.escape(step.peakNote ?? "no sample"))</p>\n"
+            }
+        }
+    }
+
+    func record(_ step: StepReport) -> StepRecord? { manifest.steps.first { $0.index == step.index } }
+
+    /// Lens sites as bars on one scale, callers under each name, the sizing variables beside the name.
+    mutating func lensBars(_ sites: [LensSite], figure: (LensSite) -> String, value: (LensSite) -> Int) {
+        let largest = max(sites.map(value).max() ?? 1, 1)
+        out += "<div class=\"sites\">\n"
+        for site in sites {
+            let named = site.path.firstIndex(of: site.function) ?? 0
+            let shown = site.path.dropFirst(named + 1).prefix(5).map(RunReport.shortName)
+            out += "<div><div class=\"fn\" title=\"\(HTML.escape(site.function))\">"
+            out += HTML.escape(RunReport.shortName(site.function))
+            if let variables = site.variables {
+                out += " <span class=\"muted\">[\(HTML.escape(variables.joined(separator: ", ")))]</span>"
+            }
+            out += "</div>"
+            if !shown.isEmpty {
+                out += "<div class=\"callers\" title=\"\(HTML.escape(site.path.joined(separator: "\n← ")))\">← "
+                out += HTML.escape(shown.joined(separator: " ← ")) + "</div>"
+            }
+            out += "</div><div class=\"num grew\">\(HTML.escape(figure(site)))</div>"
+            out += "<div class=\"track\"><div class=\"fill grew\" "
+            out += "style=\"width:\(HTML.percent(Double(value(site)), of: Double(largest)))\"></div></div>\n"
+        }
+        out += "</div>\n"
     }
 
     static func clip(_ text: String, _ limit: Int) -> String {

@@ -15,11 +15,36 @@ public struct LoadedRun: Sendable {
     public var snapshots: [Int: Snapshot]
     /// Snapshot files that could not be used, one sentence each (reported without their sites).
     public var problems: [String]
+    /// What each step with the allocated lens allocated (`totB` and `totBk` trees), by relative path.
+    public var xtrees: [String: XTreeDump]
 
-    public init(manifest: RunManifest, snapshots: [Int: Snapshot], problems: [String] = []) {
+    public init(
+        manifest: RunManifest,
+        snapshots: [Int: Snapshot],
+        xtrees: [String: XTreeDump] = [:],
+        problems: [String] = []
+    ) {
         self.manifest = manifest
         self.snapshots = snapshots
+        self.xtrees = xtrees
         self.problems = problems
+    }
+
+    /// The xtree files a manifest names (what each step with the allocated lens allocated).
+    public static func xtreeFiles(of manifest: RunManifest) -> [String] {
+        manifest.steps.compactMap { $0.lenses?.allocations }
+    }
+
+    /// The events the lenses read (allocated bytes and calls): what is kept of a dump, so that a run's
+    /// dumps cost two trees each, not six.
+    public static let lensEvents: Set<XTreeEvent> = [.totalBytes, .totalBlocks]
+
+    /// A dump reduced to the events the lenses read.
+    public static func lensTrees(_ dump: XTreeDump) -> XTreeDump {
+        var kept = dump
+        kept.events = dump.events.filter { lensEvents.contains($0) }
+        kept.trees = dump.trees.filter { lensEvents.contains($0.key) }
+        return kept
     }
 
     /// Decodes the manifest and parses every snapshot file it names.
@@ -43,6 +68,22 @@ public struct LoadedRun: Sendable {
     public static func assemble(manifest: RunManifest, file: (String) -> [UInt8]?) -> LoadedRun {
         var snapshots: [Int: Snapshot] = [:]
         var problems: [String] = []
+        var xtrees: [String: XTreeDump] = [:]
+        for path in xtreeFiles(of: manifest) {
+            guard let bytes = file(path) else {
+                problems.append("\(path) is missing; its step is reported without the allocated lens")
+                continue
+            }
+            do {
+                if let dump = XTreeDump(massif: try MassifFile.parse(bytes, fileName: path)) {
+                    xtrees[path] = lensTrees(dump)
+                } else {
+                    problems.append("\(path) is not an xtree memory dump")
+                }
+            } catch {
+                problems.append("\(error)")
+            }
+        }
         for record in manifest.snapshots {
             guard let bytes = file(record.file) else {
                 problems.append("\(record.file) is missing; step \(record.step) is reported without its sites")
@@ -54,17 +95,17 @@ public struct LoadedRun: Sendable {
                 problems.append("\(error)")
             }
         }
-        return LoadedRun(manifest: manifest, snapshots: snapshots, problems: problems)
+        return LoadedRun(manifest: manifest, snapshots: snapshots, xtrees: xtrees, problems: problems)
     }
 
     /// The report of the run as it stands.
     public func report() -> RunReport {
-        RunReport.make(manifest: manifest, snapshots: snapshots)
+        RunReport.make(manifest: manifest, snapshots: snapshots, xtrees: xtrees)
     }
 
     /// `report.html` for `report` (built from this run).
     public func html(_ report: RunReport) -> String {
-        report.html(manifest: manifest, snapshots: snapshots)
+        report.html(manifest: manifest, snapshots: snapshots, xtrees: xtrees)
     }
 
     /// The call path that grew most between two snapshots of the run, when both are detailed.

@@ -12,7 +12,9 @@ extension RunReport {
     public static func make(
         manifest: RunManifest,
         snapshots: [Int: Snapshot],
+        xtrees: [String: XTreeDump] = [:],
         folding: AllocatorFolding = .mariadbDefault,
+        variables: ServerVariableMap = .mariadbDefault,
         siteLimit: Int = RunReport.defaultSiteLimit
     ) -> RunReport {
         var steps: [StepReport] = []
@@ -52,7 +54,22 @@ extension RunReport {
                 report.shrunk = sites(diff, growing: false, limit: siteLimit)
                 if manifest.primary != nil { report.replicationGrowth = ReplicationGrowth.measure(diff) }
             }
+            if let lenses = step.lenses {
+                addLenses(
+                    lenses,
+                    to: &report,
+                    before: first.flatMap { snapshots[$0.id] },
+                    beforeTotal: first?.totalBytes,
+                    during: records.filter { $0.phase == .during },
+                    snapshots: snapshots,
+                    xtrees: xtrees,
+                    folding: folding,
+                    variables: variables,
+                    siteLimit: siteLimit
+                )
+            }
             steps.append(report)
+            budgets += lensBudgets(of: report, manifest: manifest)
 
             if let limit = manifest.budgets.maxGrowth[step.label] {
                 let measured = report.delta
@@ -131,6 +148,150 @@ extension RunReport {
             report.globalBuffersSnapshot = last.id
         }
         return report
+    }
+
+    /// The lenses of one step as they stand right after it ran (the session's step line, the REPL's `peak`):
+    /// a ``StepReport`` with only its lens fields and totals set.
+    ///
+    /// - Parameters:
+    ///   - record: the step's record, with its ``StepLenses``.
+    ///   - taken: the step's snapshot records (before, during, after).
+    ///   - snapshots: parsed snapshots by id (at least the before one and the detailed `during` ones).
+    ///   - xtrees: the step's xtree dumps by path.
+    public static func stepLenses(
+        _ record: StepRecord,
+        taken: [SnapshotRecord],
+        snapshots: [Int: Snapshot],
+        xtrees: [String: XTreeDump],
+        folding: AllocatorFolding = .mariadbDefault,
+        variables: ServerVariableMap = .mariadbDefault
+    ) -> StepReport {
+        var report = StepReport(index: record.index, label: record.label, kind: record.kind, outcome: record.outcome)
+        let first = taken.first { $0.phase == .before }
+        report.before = first?.totalBytes
+        report.after = taken.last { $0.phase == .after }?.totalBytes
+        if let lenses = record.lenses {
+            addLenses(
+                lenses,
+                to: &report,
+                before: first.flatMap { snapshots[$0.id] },
+                beforeTotal: first?.totalBytes,
+                during: taken.filter { $0.phase == .during },
+                snapshots: snapshots,
+                xtrees: xtrees,
+                folding: folding,
+                variables: variables,
+                siteLimit: defaultSiteLimit
+            )
+        }
+        return report
+    }
+
+    /// Adds the transient-memory lenses of a step: allocated and churn from the xtree dumps, peak from the
+    /// tallest detailed `during` sample, and the server variables that size what they found.
+    static func addLenses(
+        _ lenses: StepLenses,
+        to report: inout StepReport,
+        before: Snapshot?,
+        beforeTotal: Int?,
+        during: [SnapshotRecord],
+        snapshots: [Int: Snapshot],
+        xtrees: [String: XTreeDump],
+        folding: AllocatorFolding,
+        variables: ServerVariableMap,
+        siteLimit: Int
+    ) {
+        var problems = lenses.problems ?? []
+        var findings: [SizingFinding] = []
+        var allocations: TransientLenses.Allocations?
+        if let file = lenses.allocations {
+            if let dump = xtrees[file] {
+                allocations = TransientLenses.allocations(
+                    during: dump,
+                    folding: folding,
+                    variables: variables,
+                    limit: siteLimit
+                )
+                if allocations == nil { problems.append("\(file) has no totB tree") }
+            } else {
+                problems.append("the allocated lens is missing: \(file) could not be read")
+            }
+        }
+        if let allocations {
+            report.allocatedBytes = allocations.bytes
+            report.allocationCalls = allocations.calls
+            report.allocated = allocations.allocated
+            report.churn = allocations.churn
+        }
+        if let interval = lenses.peakIntervalMilliseconds {
+            report.peakInterval = interval
+            let samples = during.filter { $0.kind == .detailed && snapshots[$0.id]?.tree != nil }
+            if let tallest = samples.max(by: { $0.totalBytes < $1.totalBytes }), let before, before.tree != nil,
+                let peak = snapshots[tallest.id]
+            {
+                let lens = TransientLenses.peak(
+                    before: before,
+                    peak: peak,
+                    folding: folding,
+                    variables: variables,
+                    limit: siteLimit
+                )
+                report.peak = lens.sites
+                report.peakSnapshot = tallest.id
+                report.peakGrowth = beforeTotal.map { tallest.totalBytes - $0 }
+                findings += TransientLenses.findings(lens: "peak", sizing: lens.sizing, values: lenses.variables)
+            } else if before?.tree == nil {
+                report.peakNote = "no peak lens: the step's before snapshot is not detailed"
+            } else {
+                let fallback =
+                    allocations == nil
+                    ? "; turn on allocations: true to see what it allocated"
+                    : "; what it allocated is shown instead (allocated lens)"
+                report.peakNote =
+                    "no sample was taken while the step ran: it finished within the sampling interval (\(interval) ms)"
+                    + fallback
+                if let allocations { report.peak = allocations.allocated }
+            }
+        }
+        if let allocations {
+            findings += TransientLenses.findings(
+                lens: "allocated",
+                sizing: allocations.sizing,
+                values: lenses.variables
+            )
+        }
+        report.sizing = findings.isEmpty ? nil : findings
+        report.lensProblems = problems.isEmpty ? nil : problems
+    }
+
+    /// The verdicts of a step's lens budgets (`max_peak`, `max_allocated`, `max_allocations`).
+    static func lensBudgets(of report: StepReport, manifest: RunManifest) -> [BudgetVerdict] {
+        let label = report.label
+        let checks: [(String, Int64?, Int?, String)] = [
+            (
+                "max_peak", manifest.budgets.maxPeak?[label], report.peakGrowth,
+                "no detailed sample was taken while the step ran"
+            ),
+            (
+                "max_allocated", manifest.budgets.maxAllocated?[label], report.allocatedBytes,
+                "the allocated lens is missing"
+            ),
+            (
+                "max_allocations", manifest.budgets.maxAllocations?[label], report.allocationCalls,
+                "the allocated lens is missing"
+            ),
+        ]
+        return checks.compactMap { name, limit, measured, missing in
+            guard let limit else { return nil }
+            return BudgetVerdict(
+                budget: name,
+                step: label,
+                limit: limit,
+                measured: measured,
+                passed: measured.map { Int64($0) <= limit } ?? true,
+                note: measured == nil ? "not measured: \(missing)" : nil
+            )
+        }
     }
 
     /// The last snapshot taken before `record` that marks a point of the run (before, after, snap or

@@ -57,10 +57,12 @@ extension RunReport {
     public func html(
         manifest: RunManifest,
         snapshots: [Int: Snapshot] = [:],
+        xtrees: [String: XTreeDump] = [:],
         folding: AllocatorFolding = .mariadbDefault,
         options: HTMLOptions = HTMLOptions()
     ) -> String {
         var page = HTMLPage(report: self, manifest: manifest, snapshots: snapshots, folding: folding, options: options)
+        page.xtrees = xtrees
         return page.render()
     }
 }
@@ -74,6 +76,8 @@ struct HTMLPage {
     let options: HTMLOptions
     /// The steps whose allocation tree is drawn (all of them unless there are more than `treeSteps`).
     let treeStepIndexes: Set<Int>
+    /// What the steps with the allocated lens allocated, by file (their trees are drawn).
+    var xtrees: [String: XTreeDump] = [:]
     var out = ""
 
     init(

@@ -36,7 +36,7 @@ extension RunReport {
 
         for step in steps
         where !step.sites.isEmpty || step.error != nil || step.memoryUsedAfter != nil || step.replica != nil
-            || step.replicationGrowth != nil
+            || step.replicationGrowth != nil || step.hasLenses
         {
             out += "\n[\(step.index)] \(step.label) (\(step.kind)"
             if step.on == "primary" { out += " on the primary" }
@@ -72,6 +72,7 @@ extension RunReport {
                 out += "    shrank:\n"
                 for site in step.shrunk.prefix(3) { out += Self.siteLines(site) }
             }
+            out += Self.lensLines(step)
         }
 
         out += "\nMemory\n"
@@ -94,10 +95,16 @@ extension RunReport {
         out += "\nVerdicts\n"
         if budgets.isEmpty && leaks.isEmpty { out += "    no budgets or leak checks in this plan\n" }
         for verdict in budgets {
-            let name = verdict.step.map { "max_growth of \($0)" } ?? "max_heap"
+            let name = verdict.step.map { "\(verdict.budget) of \($0)" } ?? "max_heap"
             out += "    \(verdict.passed ? "ok  " : "FAIL") \(name): "
-            out += verdict.measured.map { Self.signedOrPlain($0, growth: verdict.step != nil) } ?? "not measured"
-            out += " (limit \(Format.bytes(Int(clamping: verdict.limit))))"
+            if verdict.budget == "max_allocations" {
+                out += verdict.measured.map { "\(Format.grouped($0)) calls" } ?? "not measured"
+                out += " (limit \(Format.grouped(Int(clamping: verdict.limit))))"
+            } else {
+                let growth = verdict.budget == "max_growth" || verdict.budget == "max_peak"
+                out += verdict.measured.map { Self.signedOrPlain($0, growth: growth) } ?? "not measured"
+                out += " (limit \(Format.bytes(Int(clamping: verdict.limit))))"
+            }
             if let note = verdict.note { out += "; \(note)" }
             out += "\n"
         }
@@ -110,6 +117,74 @@ extension RunReport {
             }
         }
         return out
+    }
+
+    /// The transient-memory lenses of a step: allocated, churn, peak, and the server variables behind them.
+    public static func lensLines(_ step: StepReport) -> String {
+        var out = ""
+        for problem in step.lensProblems ?? [] { out += "    warning: \(problem)\n" }
+        if let bytes = step.allocatedBytes {
+            out += "    allocated while running: \(Format.bytes(bytes))"
+            out += " in \(Format.grouped(step.allocationCalls ?? 0)) allocation calls (freed or not)\n"
+            for site in step.allocated ?? [] {
+                out += lensSiteLines(site, figure: Format.bytes(site.bytes ?? 0))
+            }
+        }
+        if let churn = step.churn, !churn.isEmpty {
+            out += "    churn (allocation calls):\n"
+            for site in churn.prefix(3) {
+                out += lensSiteLines(site, figure: "\(Format.grouped(site.calls ?? 0)) calls")
+            }
+        }
+        if let interval = step.peakInterval {
+            if let growth = step.peakGrowth, let snapshot = step.peakSnapshot {
+                out +=
+                    "    peak while running: \(Format.signedBytes(growth)) over the before snapshot (snapshot \(snapshot)); "
+                out += "sampled every \(interval) ms, so the true peak may be higher\n"
+                for site in step.peak ?? [] { out += lensSiteLines(site, figure: Format.signedBytes(site.bytes ?? 0)) }
+            } else if let note = step.peakNote {
+                out += "    peak: \(note)\n"
+            }
+        }
+        for finding in step.sizing ?? [] { out += "    \(finding.sentence)\n" }
+        return out
+    }
+
+    /// The lenses of a step in a line or two, for the session's step line and the REPL: what it allocated and
+    /// where, its sampled peak and where, and the sizing sentence of the largest finding.
+    public static func lensSummary(_ step: StepReport) -> [String] {
+        var lines: [String] = []
+        if let bytes = step.allocatedBytes {
+            var text = "allocated \(Format.bytes(bytes)) in \(Format.grouped(step.allocationCalls ?? 0)) calls"
+            if let site = step.allocated?.first {
+                text += ", most in \(shortName(site.function)) \(Format.bytes(site.bytes ?? 0))"
+            }
+            lines.append(text)
+        }
+        if let growth = step.peakGrowth, let interval = step.peakInterval {
+            var text = "peak \(Format.signedBytes(growth)) (sampled every \(interval) ms)"
+            if let site = step.peak?.first {
+                text += ", most in \(shortName(site.function)) \(Format.signedBytes(site.bytes ?? 0))"
+            }
+            lines.append(text)
+        } else if let note = step.peakNote {
+            lines.append("peak: " + note)
+        }
+        if let finding = step.sizing?.first { lines.append(finding.sentence) }
+        for problem in step.lensProblems ?? [] { lines.append("warning: " + problem) }
+        return lines
+    }
+
+    static func lensSiteLines(_ site: LensSite, figure: String) -> String {
+        var line = "      " + Format.leftPad(figure, 14) + "  " + site.function
+        if let variables = site.variables, !variables.isEmpty {
+            line += "  [" + variables.joined(separator: ", ") + "]"
+        }
+        line += "\n"
+        let named = site.path.firstIndex(of: site.function) ?? 0
+        let callers = site.path.dropFirst(named + 1).prefix(6).map(shortName)
+        if !callers.isEmpty { line += "                        <- " + callers.joined(separator: " <- ") + "\n" }
+        return line
     }
 
     /// A C++ signature without its parameter list when it is long (`open_table_from_share(...)`), for

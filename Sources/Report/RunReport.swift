@@ -130,9 +130,47 @@ public struct StepReport: Sendable, Hashable, Codable {
     /// On a replica: the part of the growth in call paths through replication code.
     public var replicationGrowth: ReplicationGrowth?
 
+    // MARK: Transient-memory lenses (docs/report.md)
+
+    /// Bytes allocated during the step, freed or not (allocated lens; `allocations: true`).
+    public var allocatedBytes: Int?
+    /// Allocation calls during the step.
+    public var allocationCalls: Int?
+    /// The allocated lens: call paths by bytes allocated during the step.
+    public var allocated: [LensSite]?
+    /// The churn lens: call paths by allocation calls during the step.
+    public var churn: [LensSite]?
+    /// The peak lens: how far the heap stood above the before snapshot at the tallest sampled moment.
+    public var peakGrowth: Int?
+    /// The snapshot id of the tallest detailed `during` sample.
+    public var peakSnapshot: Int?
+    /// The sampling interval of the peak lens, in milliseconds: the sampled peak is a lower bound.
+    public var peakInterval: Int?
+    /// The peak lens: call paths by growth at the tallest sampled moment.
+    public var peak: [LensSite]?
+    /// Why the peak lens has nothing, or what it fell back to.
+    public var peakNote: String?
+    /// Memory of the lenses under code a server variable sizes, with the worst case at `max_connections`.
+    public var sizing: [SizingFinding]?
+    /// Problems computing the lenses (a dump that failed, the server dying between the dumps).
+    public var lensProblems: [String]?
+
+    /// True when the step has any transient-memory lens.
+    public var hasLenses: Bool {
+        allocated != nil || peak != nil || peakNote != nil || lensProblems != nil
+    }
+
     enum CodingKeys: String, CodingKey {
         case index, label, kind, outcome, rounds, sites, shrunk, error, on, replica
         case replicationGrowth = "replication_code"
+        case allocated, churn, peak, sizing
+        case allocatedBytes = "allocated_B"
+        case allocationCalls = "allocations"
+        case peakGrowth = "peak_B"
+        case peakSnapshot = "peak_snapshot"
+        case peakInterval = "peak_interval_ms"
+        case peakNote = "peak_note"
+        case lensProblems = "lens_problems"
         case duration = "duration_s"
         case before = "before_B"
         case after = "after_B"
@@ -174,6 +212,17 @@ public struct StepReport: Sendable, Hashable, Codable {
         processlistBefore = try container.decodeIfPresent(UInt64.self, forKey: .processlistBefore)
         processlistAfter = try container.decodeIfPresent(UInt64.self, forKey: .processlistAfter)
         error = try container.decodeIfPresent(String.self, forKey: .error)
+        allocatedBytes = try container.decodeIfPresent(Int.self, forKey: .allocatedBytes)
+        allocationCalls = try container.decodeIfPresent(Int.self, forKey: .allocationCalls)
+        allocated = try container.decodeIfPresent([LensSite].self, forKey: .allocated)
+        churn = try container.decodeIfPresent([LensSite].self, forKey: .churn)
+        peakGrowth = try container.decodeIfPresent(Int.self, forKey: .peakGrowth)
+        peakSnapshot = try container.decodeIfPresent(Int.self, forKey: .peakSnapshot)
+        peakInterval = try container.decodeIfPresent(Int.self, forKey: .peakInterval)
+        peak = try container.decodeIfPresent([LensSite].self, forKey: .peak)
+        peakNote = try container.decodeIfPresent(String.self, forKey: .peakNote)
+        sizing = try container.decodeIfPresent([SizingFinding].self, forKey: .sizing)
+        lensProblems = try container.decodeIfPresent([String].self, forKey: .lensProblems)
         on = try container.decodeIfPresent(String.self, forKey: .on)
         replica = try container.decodeIfPresent(ReplicaState.self, forKey: .replica)
         replicationGrowth = try container.decodeIfPresent(ReplicationGrowth.self, forKey: .replicationGrowth)
@@ -199,6 +248,17 @@ public struct StepReport: Sendable, Hashable, Codable {
         try container.encodeIfPresent(processlistBefore, forKey: .processlistBefore)
         try container.encodeIfPresent(processlistAfter, forKey: .processlistAfter)
         try container.encodeIfPresent(error, forKey: .error)
+        try container.encodeIfPresent(allocatedBytes, forKey: .allocatedBytes)
+        try container.encodeIfPresent(allocationCalls, forKey: .allocationCalls)
+        try container.encodeIfPresent(allocated, forKey: .allocated)
+        try container.encodeIfPresent(churn, forKey: .churn)
+        try container.encodeIfPresent(peakGrowth, forKey: .peakGrowth)
+        try container.encodeIfPresent(peakSnapshot, forKey: .peakSnapshot)
+        try container.encodeIfPresent(peakInterval, forKey: .peakInterval)
+        try container.encodeIfPresent(peak, forKey: .peak)
+        try container.encodeIfPresent(peakNote, forKey: .peakNote)
+        try container.encodeIfPresent(sizing, forKey: .sizing)
+        try container.encodeIfPresent(lensProblems, forKey: .lensProblems)
         try container.encodeIfPresent(on, forKey: .on)
         try container.encodeIfPresent(replica, forKey: .replica)
         try container.encodeIfPresent(replicationGrowth, forKey: .replicationGrowth)
@@ -228,7 +288,8 @@ public struct Site: Sendable, Hashable, Codable {
 
 /// A budget and whether the run kept it.
 public struct BudgetVerdict: Sendable, Hashable, Codable {
-    /// `max_growth` (a step's) or `max_heap` (the plan's).
+    /// `max_growth`, `max_peak`, `max_allocated`, `max_allocations` (a step's) or `max_heap` (the plan's).
+    /// `max_allocations` counts allocation calls; the others bytes (`limit_B`, `measured_B` hold the count).
     public var budget: String
     /// The step, for `max_growth`.
     public var step: String?

@@ -51,6 +51,9 @@ struct TimelineChart: Sendable {
     }
 
     var points: [Point]
+    /// The snapshot ids of the peak lens's tallest samples, with their step's index: their markers link to
+    /// the step's peak tree.
+    var peakSamples: [Int: Int] = [:]
     var bands: [Band]
     var budgets: [BudgetLine]
     /// Budgets too far above the data to draw without flattening it, said in words instead.
@@ -81,6 +84,9 @@ struct TimelineChart: Sendable {
                 stacks: record.stacksBytes,
                 stepIndex: record.phase == .final ? nil : stepIndex[record.step]
             )
+        }
+        for step in report.steps {
+            if let id = step.peakSnapshot { peakSamples[id] = step.index }
         }
         var bands: [Band] = []
         var position: [Int: Int] = [:]
@@ -259,7 +265,9 @@ struct TimelineChart: Sendable {
             let circle =
                 "<circle class=\"marker \(point.light ? "light" : "detailed")\" cx=\"\(n(x(position)))\" "
                 + "cy=\"\(n(y(Double(point.total))))\" r=\"\(point.light ? "2.5" : "3.5")\"><title>\(title)</title></circle>"
-            if let index = point.stepIndex {
+            if let index = peakSamples[point.id] {
+                svg += "<a href=\"#peak-\(index)\">\(circle)</a>\n"
+            } else if let index = point.stepIndex {
                 svg += "<a href=\"#step-\(index)\">\(circle)</a>\n"
             } else {
                 svg += circle + "\n"

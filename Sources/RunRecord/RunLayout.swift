@@ -42,6 +42,25 @@ public enum RunLayout {
         return snapshotsDirectory + "/" + name + ".massif"
     }
 
+    /// `snapshots/xtree-0003-before-sort.ms`: an xtree memory dump around step 3's work (allocated lens), read
+    /// and removed once the step's allocations are written. The `.ms` makes valgrind write Massif's format,
+    /// which keeps every call site of a stripped binary apart.
+    public static func xtreeFile(stepIndex: Int, phase: SnapshotPhase, fileSafeLabel: String) -> String {
+        snapshotsDirectory + "/xtree-" + fourDigits(stepIndex) + "-" + phase.rawValue + "-" + fileSafeLabel + ".ms"
+    }
+
+    /// `snapshots/allocated-0003-sort.ms`: what step 3 allocated, per call path, as an xtree file in Massif's
+    /// format with two trees, `totB` (bytes) and `totBk` (calls): the after dump minus the before dump.
+    public static func allocationsFile(stepIndex: Int, fileSafeLabel: String) -> String {
+        snapshotsDirectory + "/allocated-" + fourDigits(stepIndex) + "-" + fileSafeLabel + ".ms"
+    }
+
+    static func fourDigits(_ value: Int) -> String {
+        var number = String(value)
+        while number.count < 4 { number = "0" + number }
+        return number
+    }
+
     /// `logs/step-0003-flush.log`: the output of a shell step.
     public static func stepLog(index: Int, fileSafeLabel: String) -> String {
         var number = String(index)

@@ -277,6 +277,12 @@ extension RunManifest {
         public var leakMinGrowth: Int64
         /// The plan's `leak.min_rounds_fraction`.
         public var leakMinRoundsFraction: Double
+        /// Each step's `budget.max_peak` (growth at the tallest sampled moment), by step label.
+        public var maxPeak: [String: Int64]?
+        /// Each step's `budget.max_allocated` (bytes allocated during the step), by step label.
+        public var maxAllocated: [String: Int64]?
+        /// Each step's `budget.max_allocations` (allocation calls during the step), by step label.
+        public var maxAllocations: [String: Int64]?
 
         public init(
             maxHeap: Int64? = nil,
@@ -295,6 +301,9 @@ extension RunManifest {
             case maxGrowth = "max_growth_B"
             case leakMinGrowth = "leak_min_growth_B"
             case leakMinRoundsFraction = "leak_min_rounds_fraction"
+            case maxPeak = "max_peak_B"
+            case maxAllocated = "max_allocated_B"
+            case maxAllocations = "max_allocations"
         }
     }
 

@@ -33,6 +33,8 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var error: StepError?
     /// Exit status of a `shell` step.
     public var exitStatus: String?
+    /// What the transient-memory lenses of the step were computed from; `nil` when it asked for none.
+    public var lenses: StepLenses?
     /// `primary` for a step whose SQL ran on the primary; `nil` for the profiled server.
     public var on: String? = nil
     /// The replica's state after the step, when the profiled server is a replica.
@@ -75,6 +77,49 @@ public struct StepRecord: Sendable, Hashable, Codable {
         case start = "start_s"
         case duration = "duration_s"
         case exitStatus = "exit_status"
+        case lenses
+    }
+}
+
+/// What a step's transient-memory lenses (allocated, churn, peak) were computed from: the xtree memory dumps
+/// around its work, the peak lens's sampling interval, and the server variables that size the code they found.
+public struct StepLenses: Sendable, Hashable, Codable {
+    /// What the step allocated (`snapshots/allocated-NNNN-LABEL.ms`): the `totB` and `totBk` trees of the xtree
+    /// dump after its work minus the dump before it, relative to the run directory.
+    public var allocations: String?
+    /// Milliseconds each xtree dump took (the server is frozen meanwhile), before and after.
+    public var dumpMilliseconds: [Double]?
+    /// The peak lens's sampling interval (`during:` with `peak: detailed`), in milliseconds.
+    public var peakIntervalMilliseconds: Int?
+    /// Values of the server variables that size code found in the lenses, and `max_connections`, read after
+    /// the step: the session value on the step's connection, or the global value (``variablesScope``).
+    public var variables: [String: Int64]?
+    /// `session` (read on the step's own connection) or `global`.
+    public var variablesScope: String?
+    /// Why a lens could not be computed (a dump that failed, the server dying between the dumps).
+    public var problems: [String]?
+
+    public init(
+        allocations: String? = nil,
+        dumpMilliseconds: [Double]? = nil,
+        peakIntervalMilliseconds: Int? = nil,
+        variables: [String: Int64]? = nil,
+        variablesScope: String? = nil,
+        problems: [String]? = nil
+    ) {
+        self.allocations = allocations
+        self.dumpMilliseconds = dumpMilliseconds
+        self.peakIntervalMilliseconds = peakIntervalMilliseconds
+        self.variables = variables
+        self.variablesScope = variablesScope
+        self.problems = problems
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case variables, problems, allocations
+        case dumpMilliseconds = "dump_ms"
+        case peakIntervalMilliseconds = "peak_interval_ms"
+        case variablesScope = "variables_scope"
     }
 }
 

@@ -65,7 +65,7 @@ struct Finaliser {
 
         var trees: [Int: Massif.Snapshot] = [:]
         for (id, file) in files { trees[id] = file.snapshots.last }
-        var run = LoadedRun(manifest: manifest, snapshots: trees)
+        var run = LoadedRun(manifest: manifest, snapshots: trees, xtrees: await recorder.xtrees)
         var report = run.report()
         let outcome = StepRules.verdict(ending, report: report)
         run.manifest.outcome = outcome

@@ -85,7 +85,8 @@ public final class InteractiveSession: Sendable {
             record: result.record,
             snapshots: result.snapshots,
             result: result.queryResult,
-            topSite: result.topSite
+            topSite: result.topSite,
+            lenses: result.lenses
         )
     }
 
@@ -123,12 +124,14 @@ public final class InteractiveSession: Sendable {
             return .failure(.unknownConnection(name: connection ?? "", known: connections.map(\.name)))
         }
         let label = await state.freeLabel("sql-\(await recorder.manifest.steps.count + 1)")
-        let step = Plan.Step(
+        var step = Plan.Step(
             label: label,
             kind: .sql(statements: [statement]),
             snapshots: .uniform(.none),
             connection: name == connections.first?.name ? nil : name
         )
+        // A plan's `allocations: true` gives every statement the allocated and churn lenses.
+        step.allocations = await engine.plan.allocations
         return .success(await perform(step))
     }
 
@@ -219,6 +222,34 @@ public final class InteractiveSession: Sendable {
     /// The parsed snapshot (with its heap tree when detailed) of snapshot `id`.
     public func snapshotTree(id: Int) async -> Massif.Snapshot? {
         await recorder.tree(id: id)
+    }
+
+    /// What the steps between snapshots `before` and `after` allocated (their allocated lenses added up),
+    /// as a report step with the allocated and churn lenses; `nil` when none of them had the lens.
+    public func allocated(from before: SnapshotRecord, to after: SnapshotRecord) async -> (StepReport, steps: Int)? {
+        let manifest = await recorder.manifest
+        guard let first = manifest.steps.firstIndex(where: { $0.label == before.step }),
+            let last = manifest.steps.firstIndex(where: { $0.label == after.step })
+        else { return nil }
+        // A step's work lies between its before and after snapshots.
+        let start = before.phase == .before ? first : first + 1
+        let end = after.phase == .before ? last - 1 : last
+        guard start <= end else { return nil }
+        var dumps: [XTreeDump] = []
+        for step in manifest.steps[start...end] {
+            if let file = step.lenses?.allocations, let dump = await recorder.xtree(file) { dumps.append(dump) }
+        }
+        guard let sum = TransientLenses.adding(dumps),
+            let allocations = TransientLenses.allocations(during: sum)
+        else { return nil }
+        var report = StepReport(index: 0, label: "\(before.label)..\(after.label)", kind: .sql, outcome: .ok)
+        report.allocatedBytes = allocations.bytes
+        report.allocationCalls = allocations.calls
+        report.allocated = allocations.allocated
+        report.churn = allocations.churn
+        let findings = TransientLenses.findings(lens: "allocated", sizing: allocations.sizing, values: nil)
+        report.sizing = findings.isEmpty ? nil : findings
+        return (report, dumps.count)
     }
 
     /// The report of the run so far.
@@ -385,6 +416,8 @@ public struct InteractiveStep: Sendable {
     public var result: QueryResult?
     /// The call path that grew most from the step's before snapshot to its after snapshot.
     public var topSite: Site?
+    /// The step's transient-memory lenses, when it had any (a plan with `allocations: true`).
+    public var lenses: StepReport?
 }
 
 /// Why an interactive action was refused or failed; the run goes on.

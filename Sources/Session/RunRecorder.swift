@@ -17,6 +17,8 @@ actor RunRecorder {
     private(set) var manifest: RunManifest
     /// Parsed snapshot files by snapshot id: the trees the report compares, and the timeline's parts.
     private(set) var files: [Int: MassifFile] = [:]
+    /// The xtree memory dumps of the allocated lens, by relative path (only the events the lenses read).
+    private(set) var xtrees: [String: XTreeDump] = [:]
     private var nextSnapshotID = 1
     /// When the manifest was last written.
     private var lastPersisted = ContinuousClock.now
@@ -108,6 +110,14 @@ actor RunRecorder {
         manifest.snapshots.append(record)
     }
 
+    /// Records a parsed xtree memory dump (its lens events only) by its path in the run directory.
+    func addXTree(_ dump: XTreeDump, file: String) {
+        xtrees[file] = LoadedRun.lensTrees(dump)
+    }
+
+    /// A recorded xtree memory dump.
+    func xtree(_ file: String) -> XTreeDump? { xtrees[file] }
+
     /// The parsed last snapshot of snapshot `id`.
     func tree(id: Int) -> Massif.Snapshot? { files[id]?.snapshots.last }
 
@@ -134,7 +144,7 @@ actor RunRecorder {
     func loaded() -> LoadedRun {
         var trees: [Int: Massif.Snapshot] = [:]
         for (id, file) in files { trees[id] = file.snapshots.last }
-        return LoadedRun(manifest: manifest, snapshots: trees)
+        return LoadedRun(manifest: manifest, snapshots: trees, xtrees: xtrees)
     }
 
     // MARK: End

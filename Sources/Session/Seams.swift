@@ -76,6 +76,9 @@ struct ServerStop: Sendable, Hashable {
 protocol HeapMonitor: Sendable {
     /// Writes a snapshot of `kind` to `path`.
     func snapshot(_ kind: SnapshotKind, to path: String) async throws(ValgrindError)
+    /// Writes an xtree memory dump to `path` (`xtmemory`; Massif's format since the path ends in `.ms`). Needs a
+    /// server started with `--xtree-memory=full`.
+    func xtmemory(to path: String) async throws(ValgrindError)
     /// Runs any monitor command and returns its output, whatever it says (the REPL's `monitor`).
     func command(_ text: String) async throws(ValgrindError) -> String
     /// Detaches; the process runs on.
@@ -103,6 +106,9 @@ struct SessionEffects: Sendable {
     struct StartRequest: Sendable {
         var target: Plan.Target
         var massif: Plan.MassifSettings
+        /// Some step asks for the allocated lens: the server runs with `--xtree-memory=full` (an attached one
+        /// must have been started with it).
+        var xtreeMemory: Bool = false
         var runDirectory: String
         var searchPath: String?
         var environment: [String: String]?

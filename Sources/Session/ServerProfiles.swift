@@ -5,6 +5,9 @@ import RunRecord
 
 /// Starts the server a plan names: launches one under Massif (`server:`) or attaches to one (`attach:`).
 enum ServerProfiles {
+    /// What the allocated lens needs of valgrind: an allocation tree with every counter (`m_xtmemory.c`).
+    static let xtreeMemoryOption = "--xtree-memory=full"
+
     static func start(_ request: SessionEffects.StartRequest) async -> Result<any ProfiledServer, ServerError> {
         switch request.target {
         case .server(let settings):
@@ -32,7 +35,7 @@ enum ServerProfiles {
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
                 serverOptions: replicaOptions + settings.options,
-                massifOptions: request.massif.valgrindOptions,
+                massifOptions: request.massif.valgrindOptions + (request.xtreeMemory ? [xtreeMemoryOption] : []),
                 startupTimeout: settings.startupTimeout.duration,
                 searchPath: request.searchPath,
                 environment: settings.environment
@@ -64,7 +67,8 @@ enum ServerProfiles {
                 target: target,
                 user: attach.user,
                 passwordEnvironmentVariable: attach.passwordEnv,
-                requirePagesAsHeap: request.massif.pagesAsHeap
+                requirePagesAsHeap: request.massif.pagesAsHeap,
+                requireXTreeMemory: request.xtreeMemory
             )
             do throws(ServerError) {
                 let attached = try await AttachedServer.attach(options, environment: request.environment)

@@ -56,6 +56,7 @@ actor SessionEngine {
         )
         for step in options.plan.steps {
             if let limit = step.maxGrowth { budgets.maxGrowth[step.label] = limit.bytes }
+            budgets.add(step.lensBudget, step: step.label)
         }
         let manifest = RunManifest(
             tool: RunManifest.Tool(version: options.toolVersion, arguments: options.arguments),
@@ -136,6 +137,7 @@ actor SessionEngine {
                 topSite: result.topSite
             )
         )
+        if let lenses = result.lenses { recorder.emit(.stepLenses(lenses)) }
         return result
     }
 
@@ -149,6 +151,7 @@ actor SessionEngine {
         var request = SessionEffects.StartRequest(
             target: plan.target,
             massif: plan.massif,
+            xtreeMemory: plan.wantsAllocations,
             runDirectory: recorder.directory.path,
             searchPath: options.searchPath,
             environment: options.environment,
@@ -390,6 +393,19 @@ actor SessionEngine {
     /// Closes everything and completes the record; see ``Finaliser``.
     func finalise(_ ending: Ending) async -> SessionResult {
         await Finaliser(recorder: recorder, opened: opened).finalise(ending)
+    }
+}
+
+extension RunManifest.Budgets {
+    /// Records a step's lens budgets.
+    mutating func add(_ lens: Plan.LensBudget, step label: String) {
+        if let limit = lens.maxPeak { maxPeak = (maxPeak ?? [:]).merging([label: limit.bytes]) { $1 } }
+        if let limit = lens.maxAllocated {
+            maxAllocated = (maxAllocated ?? [:]).merging([label: limit.bytes]) { $1 }
+        }
+        if let limit = lens.maxAllocations {
+            maxAllocations = (maxAllocations ?? [:]).merging([label: Int64(limit)]) { $1 }
+        }
     }
 }
 

@@ -66,6 +66,8 @@ public enum SessionEvent: Sendable {
     /// A step ended: its record, the totals at its ends, the largest total its `during` snapshots saw,
     /// and the call path that grew most.
     case stepFinished(StepRecord, before: Int?, after: Int?, peak: Int?, topSite: Site?)
+    /// The transient-memory lenses of the step just finished (allocated, churn, peak), when it asked for any.
+    case stepLenses(StepReport)
     /// Something went wrong that did not stop the run.
     case warning(String)
     /// Finalising: shutting down, merging, writing reports.

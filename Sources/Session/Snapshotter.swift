@@ -2,6 +2,7 @@ import Foundation
 import Massif
 import MySQLServer
 import Plan
+import Report
 import RunRecord
 import Valgrind
 
@@ -102,8 +103,9 @@ struct Snapshotter: Sendable {
         await CounterReader.read(observables, from: observer)
     }
 
-    /// Light snapshots every `interval` until cancelled, for a step's `during`.
-    func startDuringTimer(label: String, interval: Duration) -> Task<Void, Never> {
+    /// Snapshots every `interval` until cancelled, for a step's `during`: light ones, or detailed ones for the
+    /// peak lens (`peak: detailed`), whose tallest names the code that held the step's peak.
+    func startDuringTimer(label: String, interval: Duration, kind: SnapshotKind = .light) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {
                 do {
@@ -112,9 +114,82 @@ struct Snapshotter: Sendable {
                     return
                 }
                 if Task.isCancelled { return }
-                _ = await take(step: label, phase: .during, round: nil, kind: .light)
+                _ = await take(step: label, phase: .during, round: nil, kind: kind)
             }
         }
+    }
+
+    /// An xtree memory dump taken around a step's work, parsed (the lens events only).
+    struct XTreeTaken: Sendable {
+        var dump: XTreeDump
+        var milliseconds: Double
+    }
+
+    /// Has the monitor dump the xtree (`xtmemory`) of step `index` to its file, reads it in chunks keeping only
+    /// the trees the lenses use, and removes the file (tens of MB; what the step allocated is written once both
+    /// dumps are in, ``recordAllocations(before:after:step:index:)``). A failure is returned as a sentence for
+    /// the step's record; a process that ended marks the server dead.
+    func dumpXTree(step label: String, index: Int, phase: SnapshotPhase) async -> Result<XTreeTaken, LensProblem> {
+        guard watch.death == nil else { return .failure(LensProblem("the server is gone")) }
+        let relative = RunLayout.xtreeFile(stepIndex: index, phase: phase, fileSafeLabel: SnapshotLabel.fileSafe(label))
+        let path = recorder.directory.absolute(relative)
+        let monitor = self.monitor
+        let requested = ContinuousClock.now
+        let failure = await Task { () -> ValgrindError? in
+            do throws(ValgrindError) {
+                try await monitor.xtmemory(to: path)
+                return nil
+            } catch {
+                return error
+            }
+        }.value
+        let milliseconds = (ContinuousClock.now - requested).seconds * 1000
+        if let failure {
+            if case .processEnded = failure {
+                if await !watch.check() { watch.markDead(failure.description) }
+                return .failure(LensProblem("the server died before the \(phase.rawValue) xtree dump: \(failure)"))
+            }
+            return .failure(LensProblem("the \(phase.rawValue) xtree dump failed: \(failure)"))
+        }
+        defer { unlink(path) }
+        do throws(MassifError) {
+            let dump = try await BlockingWork.run { () throws(MassifError) -> XTreeDump in
+                try XTreeFileReader.read(path: path, name: relative, keeping: LoadedRun.lensEvents)
+            }
+            return .success(XTreeTaken(dump: dump, milliseconds: milliseconds))
+        } catch {
+            return .failure(LensProblem("the \(phase.rawValue) xtree dump could not be read: \(error)"))
+        }
+    }
+
+    /// Writes what step `index` allocated (after minus before, per call path) to its file and records it;
+    /// returns the file's relative path.
+    func recordAllocations(
+        before: XTreeDump,
+        after: XTreeDump,
+        step label: String,
+        index: Int
+    ) async -> Result<String, LensProblem> {
+        let relative = RunLayout.allocationsFile(stepIndex: index, fileSafeLabel: SnapshotLabel.fileSafe(label))
+        let directory = recorder.directory
+        let written = await BlockingWork.run { () -> Result<XTreeDump, LensProblem> in
+            guard let allocated = TransientLenses.allocatedBetween(before, after, step: label) else {
+                return .failure(
+                    LensProblem("the xtree dumps have no totB tree (the server runs --xtree-memory=allocs)")
+                )
+            }
+            if let problem = directory.write(relative, Data(allocated.massifFile().serialized())) {
+                return .failure(LensProblem(problem))
+            }
+            return .success(allocated)
+        }
+        let allocated: XTreeDump
+        switch written {
+        case .success(let dump): allocated = dump
+        case .failure(let problem): return .failure(problem)
+        }
+        await recorder.addXTree(allocated, file: relative)
+        return .success(relative)
     }
 
     /// Sends a raw monitor command and returns its output (the REPL's `monitor`).
@@ -128,6 +203,12 @@ struct Snapshotter: Sendable {
             }
         }.value
     }
+}
+
+/// Why a lens of a step could not be computed, for the step's record and the report.
+struct LensProblem: Error, Sendable {
+    var message: String
+    init(_ message: String) { self.message = message }
 }
 
 extension Plan.SnapshotKind {

@@ -1,4 +1,5 @@
 import Foundation
+import Massif
 import MySQLServer
 import Plan
 import Report
@@ -18,8 +19,35 @@ struct StepResult: Sendable {
     var peak: Int?
     /// The call path that grew most from the step's before snapshot to its after snapshot.
     var topSite: Site?
+    /// The step's transient-memory lenses (allocated, churn, peak), when it asked for any.
+    var lenses: StepReport?
 
     var outcome: StepOutcome { record.outcome }
+}
+
+/// What a step's lenses gathered while it ran: the xtree dumps around its work and what went wrong.
+struct LensRun: Sendable {
+    var wantsAllocations: Bool
+    var wantsPeak: Bool
+    var before: Snapshotter.XTreeTaken?
+    var after: Snapshotter.XTreeTaken?
+    var problems: [String] = []
+
+    init(step: Plan.Step) {
+        wantsAllocations = step.allocations
+        wantsPeak = step.snapshots.peak
+    }
+
+    var isWanted: Bool { wantsAllocations || wantsPeak }
+
+    mutating func dumped(_ result: Result<Snapshotter.XTreeTaken, LensProblem>, phase: SnapshotPhase) {
+        switch result {
+        case .success(let taken):
+            if phase == .before { before = taken } else { after = taken }
+        case .failure(let problem):
+            problems.append(problem.message)
+        }
+    }
 }
 
 /// Runs steps: a step's snapshots around its work, its rounds, its timeout and `during` timer, and the
@@ -117,13 +145,24 @@ actor StepExecutor {
             record.error = StepError(message: death, expected: false)
             return await result(record, from: firstSnapshot, before: before, after: nil, query: nil)
         }
+        var lenses = LensRun(step: step)
+        if step.allocations {
+            lenses.dumped(
+                await snapshotter.dumpXTree(step: step.label, index: record.index, phase: .before),
+                phase: .before
+            )
+        }
         let stepStart = ContinuousClock.now
         record.start = recorder.elapsed()
         let deadline = step.timeout.map { stepStart + $0.duration }
 
         var timer: Task<Void, Never>?
         if let interval = step.snapshots.during, interval.milliseconds > 0 {
-            timer = snapshotter.startDuringTimer(label: step.label, interval: interval.duration)
+            timer = snapshotter.startDuringTimer(
+                label: step.label,
+                interval: interval.duration,
+                kind: step.snapshots.peak ? .detailed : .light
+            )
         }
         var work = Duration.zero
         var execution = Execution()
@@ -161,6 +200,19 @@ actor StepExecutor {
             _ = await watch.check()
         }
         execution = StepRules.settle(execution, death: watch.death)
+        // The after dump comes before the after snapshot's counter read, whose queries allocate too.
+        if step.allocations, lenses.before != nil, execution.outcome != .interrupted {
+            if watch.death != nil {
+                lenses.problems.append(
+                    "the server died between the two xtree dumps: the allocated lens of '\(step.label)' is missing"
+                )
+            } else {
+                lenses.dumped(
+                    await snapshotter.dumpXTree(step: step.label, index: record.index, phase: .after),
+                    phase: .after
+                )
+            }
+        }
         record.duration = work.seconds
         record.rows = execution.rows
         record.warnings = execution.warnings
@@ -178,7 +230,89 @@ actor StepExecutor {
         if let replication, record.replica == nil, execution.outcome != .serverDied {
             record.replica = try? await replication.readState()
         }
+        if lenses.isWanted {
+            record.lenses = await lensRecord(
+                lenses,
+                step: step,
+                index: record.index,
+                firstSnapshot: firstSnapshot,
+                before: before
+            )
+        }
         return await result(record, from: firstSnapshot, before: before, after: after, query: execution.result)
+    }
+
+    /// The record of a step's lenses: the dumps, the peak's interval, and the values of the server variables
+    /// that size the code the lenses found (read on the step's connection, so session values count).
+    private func lensRecord(
+        _ lenses: LensRun,
+        step: Plan.Step,
+        index: Int,
+        firstSnapshot: Int,
+        before: SnapshotRecord?
+    ) async -> StepLenses {
+        var problems = lenses.problems
+        var allocations: String?
+        if let before = lenses.before?.dump, let after = lenses.after?.dump {
+            switch await snapshotter.recordAllocations(before: before, after: after, step: step.label, index: index) {
+            case .success(let file): allocations = file
+            case .failure(let problem): problems.append(problem.message)
+            }
+        }
+        var record = StepLenses(
+            allocations: allocations,
+            dumpMilliseconds: [lenses.before, lenses.after].compactMap { $0?.milliseconds },
+            peakIntervalMilliseconds: step.snapshots.peak
+                ? step.snapshots.during.map { Int(clamping: $0.milliseconds) } : nil,
+            problems: problems.isEmpty ? nil : problems
+        )
+        for problem in problems { await recorder.warn("step '\(step.label)': \(problem)") }
+        guard watch.death == nil else { return record }
+        // Which variables to read: those of the rules the lenses match, from the same computation the report makes.
+        var names: Set<String> = []
+        if let allocations, let dump = await recorder.xtree(allocations),
+            let allocations = TransientLenses.allocations(during: dump)
+        {
+            for entry in allocations.sizing.prefix(3) { names.formUnion(entry.rule.variables) }
+        }
+        if step.snapshots.peak, let before, let old = await recorder.tree(id: before.id) {
+            let samples = await recorder.snapshots(from: firstSnapshot).filter {
+                $0.step == step.label && $0.phase == .during && $0.kind == .detailed
+            }
+            if let tallest = samples.max(by: { $0.totalBytes < $1.totalBytes }),
+                let peak = await recorder.tree(id: tallest.id)
+            {
+                for entry in TransientLenses.peak(before: old, peak: peak).sizing.prefix(3) {
+                    names.formUnion(entry.rule.variables)
+                }
+            }
+        }
+        guard !names.isEmpty else { return record }
+        names.insert("max_connections")
+        var session: (any SQLSession)?
+        switch step.kind {
+        case .sql, .sqlFile:
+            if case .success(let connection) = await connection(for: step) { session = connection }
+        default: break
+        }
+        record.variablesScope = session == nil ? "global" : "session"
+        record.variables = await Self.readVariables(names.sorted(), on: session ?? snapshotter.observer)
+        return record
+    }
+
+    /// `SELECT @@NAME` for each name: the session value where the variable has one, else the global one.
+    /// Variables the server does not have are left out.
+    static func readVariables(_ names: [String], on session: any SQLSession) async -> [String: Int64] {
+        var values: [String: Int64] = [:]
+        for name in names where name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            do throws(ServerError) {
+                let result = try await session.execute("SELECT @@\(name)")
+                if let text = result.rows.first?.first ?? nil, let value = Int64(text) { values[name] = value }
+            } catch {
+                continue
+            }
+        }
+        return values
     }
 
     /// The step's result: its snapshots, totals and top growing site.
@@ -196,6 +330,17 @@ actor StepExecutor {
         {
             top = RunReport.growingSites(before: old, after: new, limit: 1).first
         }
+        var lenses: StepReport?
+        if let lensRecord = record.lenses {
+            var trees: [Int: Massif.Snapshot] = [:]
+            for snapshot in taken
+            where snapshot.phase == .before || snapshot.kind == .detailed && snapshot.phase == .during {
+                trees[snapshot.id] = await recorder.tree(id: snapshot.id)
+            }
+            var xtrees: [String: XTreeDump] = [:]
+            if let file = lensRecord.allocations { xtrees[file] = await recorder.xtree(file) }
+            lenses = RunReport.stepLenses(record, taken: taken, snapshots: trees, xtrees: xtrees)
+        }
         return StepResult(
             record: record,
             snapshots: taken,
@@ -203,7 +348,8 @@ actor StepExecutor {
             before: before?.totalBytes,
             after: after?.totalBytes,
             peak: taken.filter { $0.phase == .during }.map(\.totalBytes).max(),
-            topSite: top
+            topSite: top,
+            lenses: lenses
         )
     }
 

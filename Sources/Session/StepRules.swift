@@ -197,10 +197,10 @@ enum StepRules {
         case .cancelled:
             return Ending(status: .interrupted, message: "interrupted while the server was starting")
         case .serverBinaryMissing, .unrecognisedServer, .initialiserMissing, .valgrindMissing, .vgdbMissing,
-            .valgrindVersionUnreadable:
+            .valgrindVersionUnreadable, .xtreeMemoryUnsupported:
             code = 2
         case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO, .preloadMissing,
-            .pagesAsHeapNotEnabled:
+            .pagesAsHeapNotEnabled, .xtreeMemoryNotEnabled:
             code = 1
         default:
             code = 4

@@ -204,6 +204,8 @@ final class SessionPrinter: Sendable {
                 text += "\n      " + (error.code.map { "error \($0): " } ?? "") + error.message
             }
             line(text)
+        case .stepLenses(let step):
+            for text in RunReport.lensSummary(step) { line("      " + text) }
         case .warning(let message): printError("warning: " + message)
         case .finalising: return
         }
@@ -240,6 +242,15 @@ final class SessionPrinter: Sendable {
             if let peak { object["during_peak_B"] = peak }
             if let seconds = record.replica?.catchUpSeconds { object["replica_catch_up_s"] = seconds }
             if let error = record.error { object["error"] = error.message }
+        case .stepLenses(let step):
+            object = ["event": "step_lenses", "index": step.index, "label": step.label]
+            if let bytes = step.allocatedBytes { object["allocated_B"] = bytes }
+            if let calls = step.allocationCalls { object["allocations"] = calls }
+            if let growth = step.peakGrowth { object["peak_B"] = growth }
+            if let site = step.allocated?.first { object["top_allocated_site"] = site.function }
+            if let site = step.peak?.first { object["top_peak_site"] = site.function }
+            if let note = step.peakNote { object["peak_note"] = note }
+            if let findings = step.sizing { object["sizing"] = findings.map(\.sentence) }
         case .warning(let message): object = ["event": "warning", "message": message]
         case .finalising(let what): object = ["event": "finalising", "what": what]
         }

@@ -38,7 +38,10 @@ struct EngineHarness {
         let (server, monitor, startFailure, monitorFailure) = (server, monitor, startFailure, monitorFailure)
         let (primary, primaryFailure) = (primary, primaryFailure)
         var effects = SessionEffects(
-            startServer: { _ in startFailure.map { .failure($0) } ?? .success(server) },
+            startServer: { request in
+                server.state.withLock { $0.startedWithXTree = request.xtreeMemory }
+                return startFailure.map { .failure($0) } ?? .success(server)
+            },
             connectMonitor: { _, _ in monitorFailure.map { .failure($0) } ?? .success(monitor) }
         )
         effects.startPrimary = { _ in primaryFailure.map { .failure($0) } ?? .success(primary) }

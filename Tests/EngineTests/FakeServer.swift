@@ -1,5 +1,6 @@
 import Foundation
 import GDBRemote
+import Massif
 import MySQLServer
 import RunRecord
 import Synchronization
@@ -17,6 +18,10 @@ import Valgrind
 /// - `FAIL code state`: fails with that server error.
 /// - `DIE`: the server dies; the statement's connection is lost (2013).
 /// - `SLEEP`: waits until the statement is killed (`KILL QUERY`), then fails with 1317.
+/// - `ALLOC n`: allocates n bytes in the sort buffer (`Filesort_buffer::alloc_sort_buffer`) and frees them at once.
+/// - `HOLD n k`: holds n bytes in the sort buffer until k more snapshots were written (10 s at most), then frees
+///   them: a statement the `during` timer samples whatever the machine's load.
+/// - `SELECT @@name`: the value of ``State/variables``.
 final class FakeServer: ProfiledServer, Sendable {
     struct State {
         var heap = 1_000_000
@@ -27,11 +32,27 @@ final class FakeServer: ProfiledServer, Sendable {
         var statements: [String] = []
         var connections: [String] = []
         var stopped = false
+        /// Bytes and calls allocated since the start, by frame (what `--xtree-memory=full` counts).
+        var allocatedBytes: [String: Int] = [:]
+        var allocationCalls: [String: Int] = [:]
+        /// Bytes held right now by `HOLD`.
+        var held = 0
+        /// Snapshot files written so far.
+        var snapshotsWritten = 0
+        /// Server variables, for `SELECT @@name`.
+        var variables: [String: String] = ["max_connections": "151", "sort_buffer_size": "33554432"]
+        /// Whether the engine asked for `--xtree-memory=full`.
+        var startedWithXTree: Bool?
         /// Replication, when the fake is a replica: see ``FakePrimary``.
         var replication = FakeReplication()
         /// The replica's applied position at each snapshot.
         var appliedAtSnapshots: [Int] = []
     }
+
+    static let growFrame = "0x1000: grow_here (in /usr/sbin/mariadbd)"
+    static let baseFrame = "0x2000: base (in /usr/sbin/mariadbd)"
+    static let sortFrame =
+        "0x3000: Filesort_buffer::alloc_sort_buffer(unsigned int, unsigned int) (in /usr/sbin/mariadbd)"
 
     let state = Mutex(State())
     let pid: Int32 = 424_242
@@ -120,6 +141,11 @@ final class FakeServer: ProfiledServer, Sendable {
             return answer([], [])
         }
         if let answered = try await replicaAnswer(sql, connection: connection) { return answered }
+        if sql.hasPrefix("SELECT @@") {
+            let name = String(sql.dropFirst("SELECT @@".count))
+            let value = state.withLock { $0.variables[name] }
+            return answer(["@@" + name], value.map { [[$0]] } ?? [])
+        }
         if sql.hasPrefix("SHOW") || sql.hasPrefix("SELECT") && connection == "snapctl-observer" {
             return answer(["a", "b"], [])
         }
@@ -129,6 +155,32 @@ final class FakeServer: ProfiledServer, Sendable {
             state.withLock {
                 $0.heap += number
                 $0.grown += number
+                $0.allocatedBytes[Self.growFrame, default: 0] += number
+                $0.allocationCalls[Self.growFrame, default: 0] += 1
+            }
+            return answer([], [])
+        case "ALLOC":
+            state.withLock {
+                $0.allocatedBytes[Self.sortFrame, default: 0] += number
+                $0.allocationCalls[Self.sortFrame, default: 0] += 1
+            }
+            return answer([], [])
+        case "HOLD":
+            state.withLock {
+                $0.heap += number
+                $0.held += number
+                $0.allocatedBytes[Self.sortFrame, default: 0] += number
+                $0.allocationCalls[Self.sortFrame, default: 0] += 1
+            }
+            let samples = words.count > 2 ? Int(words[2]) ?? 0 : 0
+            let target = state.withLock { $0.snapshotsWritten } + samples
+            let limit = ContinuousClock.now + .seconds(10)
+            while state.withLock({ $0.snapshotsWritten }) < target, ContinuousClock.now < limit {
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            state.withLock {
+                $0.heap -= number
+                $0.held -= number
             }
             return answer([], [])
         case "ROWS":
@@ -167,7 +219,10 @@ final class FakeServer: ProfiledServer, Sendable {
 
     /// The massif file a snapshot of the pretend heap would be.
     func massif(_ kind: SnapshotKind, time: Int) -> String {
-        let (heap, grown) = state.withLock { ($0.heap, $0.grown) }
+        let (heap, grown, held) = state.withLock {
+            $0.snapshotsWritten += 1
+            return ($0.heap, $0.grown, $0.held)
+        }
         var text = """
             desc: (fake)
             cmd: mariadbd
@@ -185,11 +240,49 @@ final class FakeServer: ProfiledServer, Sendable {
             text += "heap_tree=empty\n"
         } else {
             text += "heap_tree=detailed\n"
-            text += "n2: \(heap) (heap allocation functions) malloc/new/new[], --alloc-fns, etc.\n"
-            text += " n0: \(grown) 0x1000: grow_here (in /usr/sbin/mariadbd)\n"
-            text += " n0: \(heap - grown) 0x2000: base (in /usr/sbin/mariadbd)\n"
+            text += "n\(held > 0 ? 3 : 2): \(heap) (heap allocation functions) malloc/new/new[], --alloc-fns, etc.\n"
+            if held > 0 { text += " n0: \(held) \(Self.sortFrame)\n" }
+            text += " n0: \(grown) \(Self.growFrame)\n"
+            text += " n0: \(heap - grown - held) \(Self.baseFrame)\n"
         }
         return text
+    }
+}
+
+extension FakeServer {
+    /// The xtree memory dump `--xtree-memory=full` would write now, in Massif's format: bytes in use (the pretend
+    /// heap), and bytes and calls allocated since the start by frame; nothing freed is tracked. `padding` adds
+    /// that many zero-count stacks to the `curB` tree, to make a huge dump.
+    func xtree(padding: Int = 0) -> [UInt8] {
+        let (heap, grown, held, bytes, calls) = state.withLock {
+            ($0.heap, $0.grown, $0.held, $0.allocatedBytes, $0.allocationCalls)
+        }
+        func node(_ text: String, _ value: Int) -> HeapNode {
+            HeapNode(bytes: value, frame: .code(CodeFrame(text: text)!))
+        }
+        func tree(_ event: XTreeEvent, _ values: [String: Int]) -> HeapTree {
+            let children = values.sorted { $0.key < $1.key }.map { node($0.key, $0.value) }
+            return HeapTree(top: TopDescription(event), bytes: children.reduce(0) { $0 + $1.bytes }, children: children)
+        }
+        var current = tree(.currentBytes, [Self.growFrame: grown, Self.baseFrame: heap - grown - held])
+        if held > 0 { current.children.append(node(Self.sortFrame, held)) }
+        for number in 0..<padding {
+            current.children.append(node("0x\(String(0x10_0000 + number, radix: 16)): ??? (in /usr/sbin/mariadbd)", 0))
+        }
+        let dump = XTreeDump(
+            format: .massif,
+            command: "mariadbd",
+            events: XTreeEvent.allCases,
+            trees: [
+                .currentBytes: current,
+                .currentBlocks: tree(.currentBlocks, [:]),
+                .totalBytes: tree(.totalBytes, bytes),
+                .totalBlocks: tree(.totalBlocks, calls),
+                .freedBytes: tree(.freedBytes, [:]),
+                .freedBlocks: tree(.freedBlocks, [:]),
+            ]
+        )
+        return dump.massifFile().serialized()
     }
 }
 
@@ -229,7 +322,18 @@ final class FakeMonitor: HeapMonitor {
 
     var taken: Int { count.withLock { $0 } }
 
+    private let calls = Mutex(0)
+    private let failAt = Mutex<[Int: ValgrindError]>([:])
+
+    /// Makes snapshot request number `number` (1-based, counting every request) fail with `error`.
+    func fail(snapshot number: Int, with error: ValgrindError) { failAt.withLock { $0[number] = error } }
+
     func snapshot(_ kind: SnapshotKind, to path: String) async throws(ValgrindError) {
+        let call = calls.withLock {
+            $0 += 1
+            return $0
+        }
+        if let failure = failAt.withLock({ $0.removeValue(forKey: call) }) { throw failure }
         if let failure = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw failure }
         if await server.death() != nil { throw .processEnded(pid: server.pid, end: .exited(status: 9)) }
         server.state.withLock { $0.appliedAtSnapshots.append($0.replication.applied) }
@@ -241,6 +345,32 @@ final class FakeMonitor: HeapMonitor {
     }
 
     func command(_ text: String) async throws(ValgrindError) -> String { "ok: \(text)" }
+
+    private let xtreeFailures = Mutex<[ValgrindError?]>([])
+    private let xtreePadding = Mutex(0)
+    private let killBeforeXTree = Mutex(0)
+    /// The paths of the xtree dumps written, in order.
+    let xtreeDumps = Mutex<[String]>([])
+
+    /// Makes the coming xtree dumps fail (an error) or succeed (`nil`), in order.
+    func scriptXTree(_ outcomes: [ValgrindError?]) { xtreeFailures.withLock { $0 = outcomes } }
+    /// Pads every xtree dump with `stacks` zero-count stacks.
+    func padXTree(_ stacks: Int) { xtreePadding.withLock { $0 = stacks } }
+    /// Kills the server just before xtree dump number `number` (1-based).
+    func killServer(beforeXTree number: Int) { killBeforeXTree.withLock { $0 = number } }
+
+    func xtmemory(to path: String) async throws(ValgrindError) {
+        let number = xtreeDumps.withLock {
+            $0.append(path)
+            return $0.count
+        }
+        if killBeforeXTree.withLock({ $0 }) == number { server.kill() }
+        let scripted: ValgrindError?? = xtreeFailures.withLock { $0.isEmpty ? .none : .some($0.removeFirst()) }
+        if case .some(.some(let failure)) = scripted { throw failure }
+        if await server.death() != nil { throw .processEnded(pid: server.pid, end: .exited(status: 9)) }
+        let padding = xtreePadding.withLock { $0 }
+        FileManager.default.createFile(atPath: path, contents: Data(server.xtree(padding: padding)))
+    }
 
     func close() async {}
 }

@@ -88,6 +88,19 @@ import Testing
         #expect(!AttachedServer.hasPagesAsHeap(["valgrind.bin", "--pages-as-heap=yes", "--pages-as-heap=no", "x"]))
     }
 
+    @Test func findsFullXTreeMemoryOnValgrindsOwnOptionsOnly() {
+        #expect(
+            AttachedServer.hasFullXTreeMemory(["valgrind.bin", "--tool=massif", "--xtree-memory=full", "mariadbd"])
+        )
+        #expect(!AttachedServer.hasFullXTreeMemory(["valgrind.bin", "--xtree-memory=allocs", "mariadbd"]))
+        #expect(
+            !AttachedServer.hasFullXTreeMemory(["valgrind.bin", "--tool=massif", "mariadbd", "--xtree-memory=full"])
+        )
+        #expect(
+            !AttachedServer.hasFullXTreeMemory(["valgrind.bin", "--xtree-memory=full", "--xtree-memory=none", "x"])
+        )
+    }
+
     @Test func theBufferPoolMaximumFollowsTheUsersPool() {
         #expect(FlavorAdapter.userValue(of: "innodb-buffer-pool-size", in: ["--innodb_buffer_pool_size=96M"]) == "96M")
         #expect(

@@ -36,6 +36,35 @@ extension ServerIntegrationTests {
         #expect(!FileManager.default.fileExists(atPath: run.path + "/server"))
     }
 
+    @Test("--xtree-memory with a valgrind older than 3.13 is refused before anything starts, saying what to do")
+    func xtreeMemoryNeedsValgrind313() async throws {
+        let run = try Scratch("oldvg")
+        defer { run.cleanup() }
+        // A valgrind that says it is 3.12.0 (the release before --xtree-memory), and a vgdb beside it.
+        let bin = run.path + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for (name, body) in [("valgrind", "echo valgrind-3.12.0"), ("vgdb", "exit 0")] {
+            let path = bin + "/" + name
+            try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+        let options = LaunchOptions(
+            runDirectory: run.path,
+            serverBinary: "/usr/sbin/mariadbd",
+            massifOptions: ["--xtree-memory=full"],
+            searchPath: bin
+        )
+        await #expect(throws: ServerError.xtreeMemoryUnsupported(valgrind: "3.12.0")) {
+            _ = try await ManagedServer.launch(options)
+        }
+        #expect(!FileManager.default.fileExists(atPath: run.path + "/server"))
+        #expect(
+            ServerError.xtreeMemoryUnsupported(valgrind: "3.12.0").description.contains(
+                "upgrade valgrind or remove allocations: true from the plan"
+            )
+        )
+    }
+
     @Test("a socket path too long for sun_path is refused before anything is created")
     func socketPathTooLong() async throws {
         let run = try Scratch("long")

@@ -334,7 +334,7 @@ func errorLines(_ yaml: String, options: Plan.LoadOptions = Plan.LoadOptions()) 
             lines("version: 1", "colour: blue", "steps: [{snap: a}]"),
             [
                 "plan.yaml:2:1: unknown key 'colour' in the plan; the keys here are version, name, description, server, "
-                    + "attach, primary, massif, snapshots, observe, connections, budget, leak, steps"
+                    + "attach, primary, massif, snapshots, observe, connections, budget, leak, allocations, steps"
             ]
         ),
         (
@@ -496,7 +496,7 @@ func errorLines(_ yaml: String, options: Plan.LoadOptions = Plan.LoadOptions()) 
                 "plan.yaml:3:59: 'rows' in expect of step 'a': expected a whole number, 0 or more, got -1",
                 "plan.yaml:4:52: 'max_growth' in budget of step 'b': expected a size like 64MiB or 512KiB, got '64', "
                     + "which has no unit; did you mean '64MiB' or '64B'?",
-                "plan.yaml:5:39: budget of step 'c' needs max_growth: the most the heap may grow across the step",
+                "plan.yaml:5:39: budget of step 'c' needs max_growth, max_peak, max_allocated or max_allocations",
             ]
         ),
         (

@@ -69,7 +69,7 @@ struct InputBufferTests {
                     .error(
                         ReplInputError(
                             message:
-                                "diff: two snapshot labels are needed (snaps lists them); usage: diff A B [--top N]"
+                                "diff: two snapshot labels are needed (snaps lists them); usage: diff [--allocated] A B [--top N]"
                         )
                     )
                 ]

@@ -78,7 +78,7 @@ struct ReplPipedTests {
         #expect(!stdout.contains("snapctl main>") && !stderr.contains("snapctl main>"))
         // help
         #expect(stdout.contains("  snap [--light] LABEL "))
-        #expect(stdout.contains("usage: diff A B [--top N]\n"))
+        #expect(stdout.contains("usage: diff [--allocated] A B [--top N]\n"))
         // snapshots
         #expect(stdout.contains("snapshot 1 'before-query' (detailed): "))
         #expect(stdout.contains("snapshot 2 'after-query' (detailed): "))
@@ -166,5 +166,53 @@ struct ReplPipedTests {
             status: .completed,
             files: ReplProcess.runFiles
         )
+    }
+}
+
+/// The REPL's transient-memory commands against the real server.
+@Suite("snapctl repl: diff --allocated and peak (integration)", .serialized)
+struct ReplLensTests {
+    @Test("a plan with allocations: true gives every statement the allocated lens; diff --allocated and peak show it")
+    func allocatedAndPeak() async throws {
+        let scratch = try Scratch("lens")
+        defer { scratch.cleanup() }
+        let plan = try scratch.write(
+            "plan.yaml",
+            """
+            version: 1
+            name: repl-lens
+            server:
+              init_sql: [CREATE DATABASE app]
+            observe: []
+            connections:
+              - {name: main, database: app}
+            allocations: true
+
+            """
+        )
+        let (status, stdout, stderr) = try await ReplProcess.script(
+            ["repl", plan, "--out", scratch.run],
+            [
+                "peak",
+                "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(64), n INT);",
+                "INSERT INTO t SELECT seq, MD5(seq), seq % 97 FROM seq_1_to_20000;",
+                "ANALYZE TABLE t;",
+                "snap a",
+                "SET SESSION sort_buffer_size = 16777216;",
+                "SELECT id, v FROM t ORDER BY v DESC, n;",
+                "peak",
+                "snap b",
+                "diff --allocated a b --top 3",
+                "diff --allocated b b",
+            ],
+            scratch: scratch
+        )
+        #expect(status == 0, "\(stderr)")
+        #expect(stderr.contains("peak: no statement has run yet") || stderr.contains("no statement has run yet"))
+        #expect(stdout.contains("allocated from a to b (2 steps with the lens):"), "\(stdout)")
+        #expect(stdout.contains("Filesort_buffer::alloc_sort_buffer"))
+        #expect(stdout.contains("(sort_buffer_size = 16.0 MiB)"))
+        #expect(stdout.contains("allocated while running: "))
+        #expect(stderr.contains("no statement between b and b has the allocated lens"))
     }
 }

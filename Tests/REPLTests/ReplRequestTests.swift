@@ -13,6 +13,9 @@ struct ReplRequestTests {
         ("diff a b", .diff(before: "a", after: "b", top: 10)),
         ("diff a b --top 3", .diff(before: "a", after: "b", top: 3)),
         ("diff --top=25 a b", .diff(before: "a", after: "b", top: 25)),
+        ("diff --allocated a b", .diffAllocated(before: "a", after: "b", top: 10)),
+        ("diff a b --allocated --top 2", .diffAllocated(before: "a", after: "b", top: 2)),
+        ("peak", .peak),
         ("top", .top(label: nil, count: 10)),
         ("top after-load --top 5", .top(label: "after-load", count: 5)),
         ("snaps", .snaps),
@@ -46,10 +49,13 @@ struct ReplRequestTests {
         ("snap a b", "snap: one label only; usage: snap [--light] LABEL"),
         ("snap --ligth a", "snap: unknown option '--ligth'; did you mean '--light'?; usage: snap [--light] LABEL"),
         ("snap --heavy a", "snap: unknown option '--heavy'; usage: snap [--light] LABEL"),
-        ("diff a", "diff: two snapshot labels are needed (snaps lists them); usage: diff A B [--top N]"),
-        ("diff a b --top", "diff: --top needs a number; usage: diff A B [--top N]"),
-        ("diff a b --top 0", "diff: --top needs a positive number, got '0'; usage: diff A B [--top N]"),
-        ("diff a b --tpo 3", "diff: unknown option '--tpo'; did you mean '--top'?; usage: diff A B [--top N]"),
+        ("diff a", "diff: two snapshot labels are needed (snaps lists them); usage: diff [--allocated] A B [--top N]"),
+        ("diff a b --top", "diff: --top needs a number; usage: diff [--allocated] A B [--top N]"),
+        ("diff a b --top 0", "diff: --top needs a positive number, got '0'; usage: diff [--allocated] A B [--top N]"),
+        (
+            "diff a b --tpo 3",
+            "diff: unknown option '--tpo'; did you mean '--top'?; usage: diff [--allocated] A B [--top N]"
+        ),
         ("top a b", "top: one snapshot label at most; usage: top [LABEL] [--top N]"),
         ("snaps now", "snaps: it takes no arguments; usage: snaps"),
         ("connect", "connect: a connection name is needed; usage: connect NAME [USER@DB]"),
@@ -59,6 +65,11 @@ struct ReplRequestTests {
         ("save-plan", "save-plan: one file name is needed; usage: save-plan FILE"),
         ("save-plan 'open", "unterminated '-quoted argument; close it with '"),
         ("quit now", "quit: it takes no arguments; usage: quit"),
+        ("peak sort", "peak: it takes no arguments; usage: peak"),
+        (
+            "diff --alocated a b",
+            "diff: unknown option '--alocated'; did you mean '--allocated'?; usage: diff [--allocated] A B [--top N]"
+        ),
     ]
 
     @Test(arguments: refused)
@@ -102,7 +113,7 @@ struct ReplCommandSetTests {
 
     @Test func explainsOneCommand() throws {
         let text = try #require(ReplCommandSet.helpText(for: "DIFF"))
-        #expect(text.hasPrefix("usage: diff A B [--top N]\n"))
+        #expect(text.hasPrefix("usage: diff [--allocated] A B [--top N]\n"))
         #expect(ReplCommandSet.helpText(for: "nosuch") == nil)
     }
 
@@ -111,6 +122,7 @@ struct ReplCommandSetTests {
         for entry in ReplCommandSet.entries {
             let line = entry.usage
                 .replacingOccurrences(of: "[--light] ", with: "")
+                .replacingOccurrences(of: "[--allocated] ", with: "")
                 .replacingOccurrences(of: " [--top N]", with: "")
                 .replacingOccurrences(of: "[LABEL]", with: "")
                 .replacingOccurrences(of: " [USER@DB]", with: "")

@@ -94,7 +94,7 @@ import Testing
         #expect(text.contains("[1] write (sql on the primary): ok"))
         #expect(
             text.contains(
-                "    replica: IO thread Yes, SQL thread Yes, 0 s behind, relay log 1.0 MiB, caught up in 0.50s\n"
+                "    replica: IO thread Yes, SQL thread Yes, 0 s behind, relay log 1.0 MiB, caught up in 0.50 s\n"
             )
         )
         #expect(text.contains("    replication code: +7.8 KiB in call paths through Rows_log_event::do_apply_event"))
