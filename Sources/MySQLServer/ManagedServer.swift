@@ -99,9 +99,16 @@ public actor ManagedServer {
     ) async throws(ServerError) -> ManagedServer {
         let layout = ServerRunLayout(runDirectory: options.runDirectory)
         try layout.validate()
-        let valgrind = try await locateValgrind(path: options.searchPath)
-        let binaryPath = try ServerLocator.resolve(options.serverBinary, path: options.searchPath)
-        var binary = try await ServerLocator.identify(binaryPath)
+        // `valgrind --version` and the server's `--version` are two independent processes: run them at once.
+        async let locatedValgrind = outcome { () async throws(ServerError) in
+            try await locateValgrind(path: options.searchPath)
+        }
+        let identified = await outcome { () async throws(ServerError) in
+            try await ServerLocator.identify(ServerLocator.resolve(options.serverBinary, path: options.searchPath))
+        }
+        // A missing valgrind is reported first, as before, whatever the server binary says.
+        let valgrind = try await locatedValgrind.get()
+        var binary = try identified.get()
         if let flavor = options.flavor { binary.flavor = flavor }
         progress(.identified(binary, valgrind: valgrind.version))
         if options.massifOptions.contains(where: { $0.hasPrefix("--xtree-memory=") }),
@@ -219,6 +226,13 @@ public actor ManagedServer {
             exitBox: exitBox,
             supervisor: supervisor
         )
+    }
+
+    /// The result of `body`, caught, so that an `async let` keeps the error's type.
+    private static func outcome<T: Sendable>(
+        _ body: () async throws(ServerError) -> T
+    ) async -> Result<T, ServerError> {
+        do throws(ServerError) { return .success(try await body()) } catch { return .failure(error) }
     }
 
     private static func locateValgrind(path: String?) async throws(ServerError) -> ValgrindInstallation {
