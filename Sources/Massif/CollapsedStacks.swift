@@ -41,6 +41,8 @@ public enum CollapsedStacks {
         case .belowThreshold:
             text = HeapTree.belowThresholdKey
         }
+        // Nearly every name has neither: checked on its bytes, kept as it is.
+        guard text.utf8.contains(where: { $0 == 0x3B || $0 == 0x0A || $0 == 0x0D }) else { return text }
         return String(text.map { $0 == ";" ? ":" : ($0 == "\n" || $0 == "\r" ? " " : $0) })
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 extension HeapTree {
     /// The tree with allocator wrappers removed: each wrapper node is replaced by its callers, and siblings that
     /// then describe the same frame are merged (bytes added, callers merged recursively), so growth is
@@ -5,8 +7,11 @@ extension HeapTree {
     /// Bytes a wrapper allocated with no recorded caller stay on a node of its own.
     public func folded(by folding: AllocatorFolding) -> HeapTree {
         if folding.functions.isEmpty { return self }
-        var cache: [String: Bool] = [:]
-        return HeapTree(top: top, bytes: bytes, children: Self.fold(children, folding, &cache))
+        var cache = WrapperMemo.answers(for: folding)
+        let known = cache.count
+        let folded = HeapTree(top: top, bytes: bytes, children: Self.fold(children, folding, &cache))
+        if cache.count > known { WrapperMemo.remember(cache, for: folding) }
+        return folded
     }
 
     private static func fold(
@@ -239,5 +244,26 @@ extension HeapTree {
         }
         let built = build(root)
         self.init(top: top, bytes: built.bytes, children: built.children)
+    }
+}
+
+/// Which frames are wrappers, remembered across trees: a run's snapshots share most of their frames, and
+/// a report folds each snapshot several times (diffs, trees, flame graphs), so deciding each frame once per
+/// process instead of once per tree saves most of the folding's time. Bounded: past
+/// ``WrapperMemo/limit`` frames for one folding the memo starts again, so a hostile file of millions of
+/// distinct frames cannot grow it without end.
+enum WrapperMemo {
+    static let limit = 200_000
+    private static let memo = Mutex<[AllocatorFolding: [String: Bool]]>([:])
+
+    static func answers(for folding: AllocatorFolding) -> [String: Bool] {
+        memo.withLock { $0[folding] ?? [:] }
+    }
+
+    static func remember(_ answers: [String: Bool], for folding: AllocatorFolding) {
+        memo.withLock { memo in
+            if memo.count > 16 { memo.removeAll() }
+            memo[folding] = answers.count > limit ? nil : answers
+        }
     }
 }

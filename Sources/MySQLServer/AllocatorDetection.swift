@@ -194,6 +194,28 @@ extension FileIO {
         guard let text = readStream("/proc/\(pid)/cmdline", limit: 1 << 20), !text.isEmpty else { return nil }
         return text.split(separator: "\u{0}", omittingEmptySubsequences: true).map(String.init)
     }
+
+    /// One variable of a process's environment (`/proc/PID/environ`, readable by its owner and root);
+    /// `nil` when it is not set or the file cannot be read. Only that variable is kept: the others may
+    /// hold secrets.
+    ///
+    /// glibc before 2.39 parses `GLIBC_TUNABLES` in place, writing a NUL over each `:`, so in a process
+    /// that is not under valgrind the value reads back as one entry plus one entry per further tunable;
+    /// entries after it that start with `glibc.` are joined back on.
+    static func environmentValue(pid: Int32, name: String) -> String? {
+        guard let text = readStream("/proc/\(pid)/environ", limit: 4 << 20) else { return nil }
+        let prefix = name + "="
+        let entries = text.split(separator: "\u{0}", omittingEmptySubsequences: true)
+        guard let index = entries.firstIndex(where: { $0.hasPrefix(prefix) }) else { return nil }
+        var value = String(entries[index].dropFirst(prefix.count))
+        if name == "GLIBC_TUNABLES" {
+            for piece in entries[(index + 1)...] {
+                guard piece.hasPrefix("glibc.") else { break }
+                value += ":" + piece
+            }
+        }
+        return value
+    }
 }
 
 extension Substring {

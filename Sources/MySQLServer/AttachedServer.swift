@@ -79,6 +79,9 @@ public struct AttachedServer: Sendable {
     public let valgrindCommandLine: [String]?
     /// The malloc replacements mapped into the process (from `/proc/PID/maps`).
     public let allocators: [AllocatorDetection]
+    /// The process's `GLIBC_TUNABLES` (from `/proc/PID/environ`), when it has one: without
+    /// ``GuestTunables`` every counter read costs several times more under valgrind.
+    public let glibcTunables: String?
     private let password: String?
 
     /// The valgrind process's pid, for the vgdb relay.
@@ -132,6 +135,7 @@ public struct AttachedServer: Sendable {
             serverVersion: version,
             valgrindCommandLine: commandLine,
             allocators: AllocatorDetector.detect(pid: options.pid),
+            glibcTunables: FileIO.environmentValue(pid: options.pid, name: GuestTunables.variable),
             password: password
         )
     }

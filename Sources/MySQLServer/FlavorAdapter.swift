@@ -109,6 +109,32 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         return found
     }
 
+    /// Valgrind's `--max-threads` for this server: the threads it may run at once, from its options,
+    /// or `nil` when the user set `--max-threads` in the Massif options.
+    ///
+    /// Why: every snapshot that vgdb forces through ptrace (the server is idle between steps) first
+    /// reads the state of every thread slot valgrind has, one ptrace word at a time; with valgrind's
+    /// default of 500 slots that is about 2 ms of each labelled snapshot. The server can run at most its
+    /// connections (`max_connections` + `extra_max_connections`), its replication workers
+    /// (`slave_parallel_threads`), InnoDB's I/O and purge threads and its thread pool, which grows with
+    /// the CPU count; 64 more cover the rest (signal handler, timer, page cleaner, event scheduler). A
+    /// server that needs more stops with valgrind's "Use --max-threads" message in valgrind.log; a plan
+    /// raises it with `massif: {options: [--max-threads=N]}`.
+    public static func maxThreads(serverOptions: [String], massifOptions: [String], processors: Int) -> Int? {
+        if massifOptions.contains(where: { $0.hasPrefix("--max-threads=") }) { return nil }
+        func value(_ name: String, _ fallback: Int) -> Int {
+            userValue(of: name, in: serverOptions).flatMap { Int($0) }.map { max(0, min($0, 100_000)) } ?? fallback
+        }
+        let connections = value("max-connections", 151) + value("extra-max-connections", 1) + 1
+        let replication =
+            max(value("slave-parallel-threads", 0), value("replica-parallel-threads", 0))
+            + 2
+        let innodb =
+            value("innodb-read-io-threads", 4) + value("innodb-write-io-threads", 4)
+            + value("innodb-purge-threads", 4) + 4 * max(1, min(processors, 1024))
+        return connections + replication + innodb + 64
+    }
+
     /// The server's options for a private, socket-only server in `layout`.
     ///
     /// Workarounds (docs/architecture.md, "Valgrind, vgdb and MariaDB"): `--innodb-use-native-aio=0` below valgrind 3.23 (MariaDB

@@ -99,9 +99,16 @@ public actor ManagedServer {
     ) async throws(ServerError) -> ManagedServer {
         let layout = ServerRunLayout(runDirectory: options.runDirectory)
         try layout.validate()
-        let valgrind = try await locateValgrind(path: options.searchPath)
-        let binaryPath = try ServerLocator.resolve(options.serverBinary, path: options.searchPath)
-        var binary = try await ServerLocator.identify(binaryPath)
+        // `valgrind --version` and the server's `--version` are two independent processes: run them at once.
+        async let locatedValgrind = outcome { () async throws(ServerError) in
+            try await locateValgrind(path: options.searchPath)
+        }
+        let identified = await outcome { () async throws(ServerError) in
+            try await ServerLocator.identify(ServerLocator.resolve(options.serverBinary, path: options.searchPath))
+        }
+        // A missing valgrind is reported first, as before, whatever the server binary says.
+        let valgrind = try await locatedValgrind.get()
+        var binary = try identified.get()
         if let flavor = options.flavor { binary.flavor = flavor }
         progress(.identified(binary, valgrind: valgrind.version))
         if options.massifOptions.contains(where: { $0.hasPrefix("--xtree-memory=") }),
@@ -147,21 +154,31 @@ public actor ManagedServer {
         if Task.isCancelled { throw .cancelled }
 
         let flags = adapter.serverFlags(layout: layout, valgrind: valgrind.version, userOptions: options.serverOptions)
+        // glibc's copy loops instead of `rep movsb`, which valgrind runs a byte at a time (see GuestTunables).
+        let inheritedTunables =
+            options.environment[GuestTunables.variable] ?? getenv(GuestTunables.variable).map { String(cString: $0) }
+        let tunables = [GuestTunables.variable: GuestTunables.merged(with: inheritedTunables)]
+        let threads = FlavorAdapter.maxThreads(
+            serverOptions: options.serverOptions,
+            massifOptions: options.massifOptions,
+            processors: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        )
         let command = ValgrindCommand(
             valgrind: valgrind.valgrind,
             vgdbPrefix: layout.vgdbPrefix,
             massifOutFile: layout.massifFinalFile,
             logFile: layout.valgrindLog,
-            massifOptions: synonyms + options.massifOptions,
+            massifOptions: (threads.map { ["--max-threads=\($0)"] } ?? []) + synonyms + options.massifOptions,
             program: binary.path,
-            programArguments: flags.arguments
+            programArguments: flags.arguments,
+            environment: tunables
         )
         let exitBox = ExitBox()
         let (pid, supervisor) = try await spawn(
             executable: command.valgrind,
             arguments: command.arguments,
             description: command.description,
-            environment: options.environment,
+            environment: options.environment.merging(tunables) { _, ours in ours },
             layout: layout,
             exitBox: exitBox
         )
@@ -209,6 +226,13 @@ public actor ManagedServer {
             exitBox: exitBox,
             supervisor: supervisor
         )
+    }
+
+    /// The result of `body`, caught, so that an `async let` keeps the error's type.
+    private static func outcome<T: Sendable>(
+        _ body: () async throws(ServerError) -> T
+    ) async -> Result<T, ServerError> {
+        do throws(ServerError) { return .success(try await body()) } catch { return .failure(error) }
     }
 
     private static func locateValgrind(path: String?) async throws(ServerError) -> ValgrindInstallation {

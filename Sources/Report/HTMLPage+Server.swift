@@ -16,7 +16,7 @@ extension HTMLPage {
         let hasMemoryUsed = observed.contains { $0.counters?.memoryUsed != nil }
         let hasProcesslist = observed.contains { $0.counters?.processlist != nil }
         let hasSchema = observed.contains { $0.counters?.performanceSchemaBytes != nil }
-        out += "<p class=\"muted\">Read through a separate connection just before each snapshot (not at light "
+        out += "<p class=\"muted\">Read through a separate connection just after each snapshot (not at light "
         out += "snapshots, which would compete with the step). Memory_used is what the server accounts for itself; "
         out += "Massif sees every heap allocation, the server's accounting only its own.</p>\n"
         out += "<table class=\"sortable\"><thead><tr><th class=\"num\" data-type=\"num\">#</th>"

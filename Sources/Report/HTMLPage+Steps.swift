@@ -8,7 +8,17 @@ extension HTMLPage {
     mutating func stepSections() {
         out += "<section id=\"step-details\"><h2>Step by step</h2>\n"
         if report.steps.isEmpty { out += "<p class=\"muted\">The plan has no steps.</p>\n" }
-        for step in report.steps { stepSection(step) }
+        // Each step's section depends only on the run, so the sections are drawn on every core and
+        // joined in order: a run of hundreds of steps is written at its end, while the user waits.
+        var blank = self
+        blank.out = ""
+        let template = blank
+        let sections = ParallelMap.map(report.steps) { step in
+            var page = template
+            page.stepSection(step)
+            return page.out
+        }
+        for section in sections { out += section }
         out += "</section>\n"
     }
 

@@ -20,7 +20,8 @@ extension RunReport {
         var steps: [StepReport] = []
         var budgets: [BudgetVerdict] = []
         var leaks: [LeakVerdict] = []
-        for step in manifest.steps {
+        // Each step's report (its diff above all) depends only on the run: built on every core.
+        let built = ParallelMap.map(manifest.steps) { step -> StepReport in
             let records = manifest.snapshots(ofStep: step.label)
             var report = StepReport(index: step.index, label: step.label, kind: step.kind, outcome: step.outcome)
             report.duration = step.duration
@@ -68,6 +69,10 @@ extension RunReport {
                     siteLimit: siteLimit
                 )
             }
+            return report
+        }
+        for (step, report) in zip(manifest.steps, built) {
+            let records = manifest.snapshots(ofStep: step.label)
             steps.append(report)
             budgets += lensBudgets(of: report, manifest: manifest)
 

@@ -129,6 +129,10 @@ extension RunManifest {
         public var pid: Int32
         /// The full valgrind command line, for reproducing the run.
         public var valgrindCommand: [String]
+        /// The variables snapctl set for valgrind and the server (glibc's copy thresholds, see
+        /// docs/architecture.md); for an attached server, its `GLIBC_TUNABLES` if it has one. `nil` in
+        /// records written before snapctl set any.
+        public var valgrindEnvironment: [String: String]?
         public var valgrindVersion: String?
         public var startupSeconds: Double?
         /// The server's memory variables (name to bytes) at start.
@@ -153,6 +157,7 @@ extension RunManifest {
             binary: String? = nil,
             pid: Int32,
             valgrindCommand: [String] = [],
+            valgrindEnvironment: [String: String]? = nil,
             valgrindVersion: String? = nil,
             startupSeconds: Double? = nil,
             memoryVariables: [String: UInt64] = [:],
@@ -168,6 +173,7 @@ extension RunManifest {
             self.binary = binary
             self.pid = pid
             self.valgrindCommand = valgrindCommand
+            self.valgrindEnvironment = valgrindEnvironment
             self.valgrindVersion = valgrindVersion
             self.startupSeconds = startupSeconds
             self.memoryVariables = memoryVariables
@@ -183,6 +189,7 @@ extension RunManifest {
             case pagesAsHeap = "pages_as_heap"
             case sonameSynonyms = "soname_synonyms"
             case valgrindCommand = "valgrind_command"
+            case valgrindEnvironment = "valgrind_environment"
             case valgrindVersion = "valgrind_version"
             case startupSeconds = "startup_s"
             case memoryVariables = "memory_variables"

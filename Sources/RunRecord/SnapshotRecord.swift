@@ -24,7 +24,7 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
     public var stacksBytes: Int
     /// Its position in `timeline.massif` (0-based, Massif's `snapshot=` number).
     public var timelineIndex: Int
-    /// Server counters read through the observer connection just before the snapshot.
+    /// Server counters read through the observer connection just after the snapshot.
     public var counters: ServerCounters?
     /// Milliseconds from the request to the snapshot file being written (interrupt, command, resume).
     public var triggerLatencyMilliseconds: Double

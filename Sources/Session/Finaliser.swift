@@ -61,7 +61,10 @@ struct Finaliser {
         }
 
         manifest.snapshots.sort { $0.id < $1.id }
-        if let problem = Self.writeTimeline(&manifest, files: files, directory: directory) { warn(problem) }
+        // The timeline is merged and written on a second core while the report is computed: with many
+        // snapshots both take a while, and the server is stopped, so the machine is ours.
+        let timeline = Self.placeInTimeline(&manifest, files: files)
+        let timelineWritten = Task { Self.writeTimeline(timeline, directory: directory) }
 
         var trees: [Int: Massif.Snapshot] = [:]
         for (id, file) in files { trees[id] = file.snapshots.last }
@@ -80,13 +83,16 @@ struct Finaliser {
             "outcome: \(outcome.status.rawValue), exit \(exitCode)" + (outcome.message.map { ": " + $0 } ?? "")
         )
         log.close()
-        for (file, data) in [
-            (RunLayout.reportText, Data(report.text().utf8)),
-            (RunLayout.reportJSON, report.jsonData()),
-            (RunLayout.reportHTML, Data(run.html(report).utf8)),
-        ] {
-            if let problem = directory.write(file, data) { run.manifest.warnings.append(problem) }
-        }
+        if let problem = await timelineWritten.value { warn(problem) }
+        // The page, the largest of the three, on a second core beside the text and the JSON.
+        let (page, finishedReport) = (run, report)
+        let html = Task { Data(page.html(finishedReport).utf8) }
+        var written: [String?] = [
+            directory.write(RunLayout.reportText, Data(finishedReport.text().utf8)),
+            directory.write(RunLayout.reportJSON, finishedReport.jsonData()),
+        ]
+        written.append(directory.write(RunLayout.reportHTML, await html.value))
+        run.manifest.warnings += written.compactMap { $0 }
         run.manifest.files =
             (directory.files().filter {
                 RunLayout.isChecksummed($0) && !$0.hasPrefix(RunLayout.snapshotsDirectory + "/")
@@ -105,30 +111,31 @@ struct Finaliser {
         )
     }
 
-    /// Merges every snapshot file into `timeline.massif` and sets each record's position in it; returns
-    /// a problem to warn about.
-    static func writeTimeline(
+    /// The snapshot files in timeline order, each record given its position in `timeline.massif`.
+    static func placeInTimeline(
         _ manifest: inout RunManifest,
-        files: [Int: MassifFile],
-        directory: RunDirectory
-    )
-        -> String?
-    {
+        files: [Int: MassifFile]
+    ) -> [(name: String, file: MassifFile)] {
         let ordered = manifest.snapshots.compactMap { record in files[record.id].map { (record, $0) } }
+        var position = 0
+        var positions: [Int: Int] = [:]
+        for (record, file) in ordered {
+            positions[record.id] = position
+            position += file.snapshots.count
+        }
+        for index in manifest.snapshots.indices {
+            if let position = positions[manifest.snapshots[index].id] {
+                manifest.snapshots[index].timelineIndex = position
+            }
+        }
+        return ordered.map { ($0.0.file, $0.1) }
+    }
+
+    /// Merges the snapshot files into `timeline.massif`; returns a problem to warn about.
+    static func writeTimeline(_ ordered: [(name: String, file: MassifFile)], directory: RunDirectory) -> String? {
         guard !ordered.isEmpty else { return nil }
         do {
-            let timeline = try MassifFile.merge(ordered.map(\.1), names: ordered.map(\.0.file))
-            var position = 0
-            var positions: [Int: Int] = [:]
-            for (record, file) in ordered {
-                positions[record.id] = position
-                position += file.snapshots.count
-            }
-            for index in manifest.snapshots.indices {
-                if let position = positions[manifest.snapshots[index].id] {
-                    manifest.snapshots[index].timelineIndex = position
-                }
-            }
+            let timeline = try MassifFile.merge(ordered.map(\.file), names: ordered.map(\.name))
             return directory.write(RunLayout.timeline, Data(timeline.serialized()))
         } catch {
             return "\(RunLayout.timeline) could not be merged: \(error)"

@@ -2,6 +2,7 @@ import Foundation
 import MySQLServer
 import Plan
 import RunRecord
+import Valgrind
 
 /// Starts the server a plan names: launches one under Massif (`server:`) or attaches to one (`attach:`).
 enum ServerProfiles {
@@ -202,6 +203,19 @@ enum ServerProfiles {
         }
     }
 
+    /// What to say about an attached server's `GLIBC_TUNABLES`: nothing when it has snapctl's copy
+    /// thresholds, otherwise how to start it so that counter reads cost what they cost in a managed run.
+    static func tunablesNotes(pid: Int32, glibcTunables: String?) -> [StartNote] {
+        if GuestTunables.isApplied(glibcTunables) { return [] }
+        return [
+            .log(
+                "the attached server (pid \(pid)) runs without glibc's copy thresholds, so under valgrind each "
+                    + "counter read (observe:) costs about 6 times more; start valgrind with "
+                    + "\(GuestTunables.variable)=\(GuestTunables.merged(with: glibcTunables)) (docs/architecture.md)"
+            )
+        ]
+    }
+
     /// A variable from the given environment, or from the process's own when none is given.
     static func environmentValue(_ name: String, in environment: [String: String]?) -> String? {
         if let environment { return environment[name] }
@@ -230,6 +244,7 @@ struct ManagedProfile: ProfiledServer {
             binary: server.binary.path,
             pid: server.valgrindPID,
             valgrindCommand: [server.valgrindCommand.valgrind] + server.valgrindCommand.arguments,
+            valgrindEnvironment: server.valgrindCommand.environment,
             valgrindVersion: server.valgrind.version.description,
             startupSeconds: server.startupDuration.seconds,
             pagesAsHeap: pagesAsHeap,
@@ -312,6 +327,7 @@ struct AttachedProfile: ProfiledServer {
             flavor: server.flavor.rawValue,
             version: server.serverVersion,
             pid: server.valgrindPID,
+            valgrindEnvironment: server.glibcTunables.map { [GuestTunables.variable: $0] },
             pagesAsHeap: server.valgrindCommandLine.map(AttachedServer.hasPagesAsHeap),
             allocators: ServerProfiles.allocatorRecords(server.allocators)
         )
@@ -319,6 +335,7 @@ struct AttachedProfile: ProfiledServer {
 
     var startNotes: [StartNote] {
         ServerProfiles.allocatorNotes(server.allocators, added: nil, attached: server)
+            + ServerProfiles.tunablesNotes(pid: server.valgrindPID, glibcTunables: server.glibcTunables)
     }
 
     func connect(

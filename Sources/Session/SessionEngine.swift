@@ -3,6 +3,7 @@ import MySQLServer
 import Plan
 import Report
 import RunRecord
+import Valgrind
 
 /// The parts of a run once its server is up: each owns its own state.
 ///
@@ -200,10 +201,16 @@ actor SessionEngine {
         }
         await recorder.persist()
 
+        // The vgdb monitor and the observer connection are independent: the monitor's handshake goes on
+        // while the observer connects and reads the facts (each round trip under valgrind costs ms).
+        let effects = effects
+        let (pid, vgdbPrefix) = (server.pid, server.vgdbPrefix)
+        let connectingMonitor = Task { await effects.connectMonitor(pid, vgdbPrefix) }
         let observer: any SQLSession
         do throws(ServerError) {
             observer = try await server.connectObserver()
         } catch {
+            await closeMonitor(connectingMonitor)
             let explained = await server.explain(error)
             return Ending(status: .startFailed, message: "observer connection: \(explained)", exitCode: 4)
         }
@@ -224,13 +231,14 @@ actor SessionEngine {
         } catch {
             let explained = await server.explain(error)
             if case .serverDied = explained {
+                await closeMonitor(connectingMonitor)
                 return Ending(status: .serverDied, message: explained.description, exitCode: 4)
             }
             await recorder.warn("the server's memory variables could not be read: \(explained)")
         }
 
         let monitor: any HeapMonitor
-        switch await effects.connectMonitor(server.pid, server.vgdbPrefix) {
+        switch await connectingMonitor.value {
         case .success(let connected): monitor = connected
         case .failure(let error):
             let code: Int32 =
@@ -298,6 +306,11 @@ actor SessionEngine {
         await recorder.persist()
         if Task.isCancelled { return Ending(status: .interrupted, message: "interrupted while starting") }
         return nil
+    }
+
+    /// Waits for a monitor connection that the start no longer needs and hands it to finalisation to close.
+    private func closeMonitor(_ connecting: Task<Result<any HeapMonitor, ValgrindError>, Never>) async {
+        if case .success(let monitor) = await connecting.value { opened.monitor = monitor }
     }
 
     /// Runs the primary's `init_sql`, opens the replication connections and starts replication (or, with

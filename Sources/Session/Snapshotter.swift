@@ -31,9 +31,6 @@ struct Snapshotter: Sendable {
         )
         let path = recorder.directory.absolute(relative)
         let name = "snapshot \(id) (\(phase.rawValue) \(step))"
-        // Not for `during` snapshots: under valgrind's single big lock the observer's queries compete
-        // with the step's own thread, and would stretch the timer far beyond its interval.
-        let counters = phase == .during ? nil : await readCounters(observe)
         let time = recorder.elapsed()
         let requested = ContinuousClock.now
         // In a task of its own: a cancelled step (Ctrl-C) must not abandon the relay halfway through a
@@ -48,6 +45,13 @@ struct Snapshotter: Sendable {
             }
         }.value
         let latency = (ContinuousClock.now - requested).seconds * 1000
+        // The counters are read just after the snapshot, while snapctl reads and parses its file: the
+        // query then overlaps that work, and its own allocations can never be in the snapshot. Not for
+        // `during` snapshots: under valgrind's single big lock the observer's queries compete with the
+        // step's own thread, and would stretch the timer far beyond its interval.
+        let observe = phase == .during || failure != nil ? [] : self.observe
+        let observer = self.observer
+        async let countersRead = CounterReader.read(observe, from: observer)
         if let failure {
             if case .processEnded = failure {
                 if await !watch.check() { watch.markDead(failure.description) }
@@ -84,7 +88,7 @@ struct Snapshotter: Sendable {
             extraBytes: taken.extraBytes,
             stacksBytes: taken.stacksBytes,
             timelineIndex: id - 1,
-            counters: counters,
+            counters: await countersRead,
             triggerLatencyMilliseconds: latency
         )
         await recorder.addSnapshot(record, file: file)

@@ -21,6 +21,10 @@ public struct ValgrindCommand: Sendable, Hashable, Codable, CustomStringConverti
     public var program: String
     /// The program's own arguments.
     public var programArguments: [String]
+    /// Variables snapctl sets for valgrind and the program (``GuestTunables``), shown before the
+    /// command in ``description`` so that a pasted command runs the same way. The user's own server
+    /// variables are not here: they may hold secrets.
+    public var environment: [String: String]
 
     /// Creates a Massif command line.
     public init(
@@ -30,7 +34,8 @@ public struct ValgrindCommand: Sendable, Hashable, Codable, CustomStringConverti
         logFile: String,
         massifOptions: [String] = [],
         program: String,
-        programArguments: [String] = []
+        programArguments: [String] = [],
+        environment: [String: String] = [:]
     ) {
         self.valgrind = valgrind
         self.vgdbPrefix = vgdbPrefix
@@ -39,6 +44,20 @@ public struct ValgrindCommand: Sendable, Hashable, Codable, CustomStringConverti
         self.massifOptions = massifOptions
         self.program = program
         self.programArguments = programArguments
+        self.environment = environment
+    }
+
+    /// Decodes a command; one recorded before ``environment`` existed decodes with none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        valgrind = try container.decode(String.self, forKey: .valgrind)
+        vgdbPrefix = try container.decode(String.self, forKey: .vgdbPrefix)
+        massifOutFile = try container.decode(String.self, forKey: .massifOutFile)
+        logFile = try container.decode(String.self, forKey: .logFile)
+        massifOptions = try container.decode([String].self, forKey: .massifOptions)
+        program = try container.decode(String.self, forKey: .program)
+        programArguments = try container.decode([String].self, forKey: .programArguments)
+        environment = try container.decodeIfPresent([String: String].self, forKey: .environment) ?? [:]
     }
 
     /// The tool is always Massif: snapctl's snapshots are Massif monitor commands.
@@ -61,9 +80,11 @@ public struct ValgrindCommand: Sendable, Hashable, Codable, CustomStringConverti
         valgrindOptions + [program] + programArguments
     }
 
-    /// The whole command line, each word shell-quoted, ready to paste into a terminal.
+    /// The whole command line, each word shell-quoted and preceded by ``environment``, ready to paste
+    /// into a terminal.
     public var description: String {
-        ([valgrind] + arguments).map(ValgrindCommand.shellQuote).joined(separator: " ")
+        let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return (assignments + [valgrind] + arguments).map(ValgrindCommand.shellQuote).joined(separator: " ")
     }
 
     /// Quotes one word for a POSIX shell: words made only of safe characters are left alone, anything

@@ -129,8 +129,11 @@ final class FakeServer: ProfiledServer, Sendable {
             let heap = state.withLock { $0.heap }
             return answer(["Variable_name", "Value"], [["Memory_used", String(heap)]])
         }
-        if sql.hasPrefix("SELECT VERSION()") {
-            return answer(["v", "c"], [["10.11.0-MariaDB-fake", "fake"]])
+        if sql == ServerFacts.query {
+            return answer(
+                ["Variable_name", "Value"],
+                [["version", "10.11.0-MariaDB-fake"], ["version_comment", "fake"], ["max_connections", "151"]]
+            )
         }
         if sql.hasPrefix("KILL QUERY") {
             let target = UInt64(words.last ?? "") ?? 0

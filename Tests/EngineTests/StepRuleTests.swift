@@ -283,3 +283,20 @@ struct PureRuleTests {
         #expect(rows == [ProcessMemory(id: 1, user: "root", command: "Query", memoryUsed: 99)])
     }
 }
+
+@Suite("An attached server's glibc copy thresholds")
+struct AttachedTunablesTests {
+    @Test("a server without them gets a run-log line naming its pid and the variable to set; one with them none")
+    func note() {
+        let missing = ServerProfiles.tunablesNotes(pid: 4242, glibcTunables: "glibc.malloc.arena_max=2")
+        guard case .log(let line)? = missing.first, missing.count == 1 else {
+            Issue.record("expected one log line, got \(missing)")
+            return
+        }
+        #expect(line.contains("pid 4242"))
+        #expect(line.contains("GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.cpu.x86_rep_movsb_threshold="))
+        #expect(ServerProfiles.tunablesNotes(pid: 1, glibcTunables: nil).count == 1)
+        let applied = "glibc.cpu.x86_rep_movsb_threshold=1:glibc.cpu.x86_rep_stosb_threshold=1"
+        #expect(ServerProfiles.tunablesNotes(pid: 1, glibcTunables: applied).isEmpty)
+    }
+}

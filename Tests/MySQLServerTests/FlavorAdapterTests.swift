@@ -187,4 +187,22 @@ struct FlavorAdapterTests {
         #expect(ServerVersion(parsing: word) == expected)
         #expect(ServerVersion(8, 0, 30) > ServerVersion(8, 0, 9))
     }
+
+    @Test("valgrind's thread slots follow the server's connections, replication workers and InnoDB threads")
+    func maxThreads() {
+        // 151 + 1 + 1 connections, 2 replication threads, 4 + 4 + 4 InnoDB threads, 4 per CPU, 64 others.
+        #expect(FlavorAdapter.maxThreads(serverOptions: [], massifOptions: [], processors: 2) == 239)
+        #expect(
+            FlavorAdapter.maxThreads(
+                serverOptions: ["--max_connections=1000", "--loose-slave-parallel-threads=16"],
+                massifOptions: ["--depth=40"],
+                processors: 2
+            ) == 239 - 151 + 1000 + 16
+        )
+        #expect(FlavorAdapter.maxThreads(serverOptions: [], massifOptions: [], processors: 64) == 239 + 4 * 62)
+        #expect(FlavorAdapter.maxThreads(serverOptions: [], massifOptions: ["--max-threads=900"], processors: 2) == nil)
+        #expect(
+            FlavorAdapter.maxThreads(serverOptions: ["--max-connections=-5"], massifOptions: [], processors: 2) == 88
+        )
+    }
 }

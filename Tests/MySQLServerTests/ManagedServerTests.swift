@@ -23,6 +23,13 @@ struct ServerIntegrationTests {
             #expect(Int32(pidFile.trimmingCharacters(in: .whitespacesAndNewlines)) == server.valgrindPID)
             let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server.valgrindPID)/exe")
             #expect(exe.contains("valgrind") || exe.contains("memcheck") || exe.contains("massif"))
+            // glibc's copy thresholds reach the process, and the printed command carries them.
+            let tunables = FileIO.environmentValue(pid: server.valgrindPID, name: GuestTunables.variable)
+            #expect(
+                GuestTunables.isApplied(tunables),
+                "GLIBC_TUNABLES of pid \(server.valgrindPID): \(tunables ?? "unset")"
+            )
+            #expect(server.valgrindCommand.description.hasPrefix("GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold="))
 
             let connection = try await server.connect(name: "main")
             let created = try await connection.execute("CREATE DATABASE app")

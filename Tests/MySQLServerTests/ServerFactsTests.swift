@@ -30,6 +30,41 @@ struct ServerFactsTests {
         #expect(huge.total == UInt64.max)
     }
 
+    @Test("one query reads the identity and the buffers; names in any case, unknown values left out")
+    func parse() {
+        #expect(ServerFacts.query.hasPrefix("SHOW GLOBAL VARIABLES WHERE Variable_name IN ("))
+        for name in ServerFacts.memoryVariables + ["version", "version_comment"] {
+            #expect(ServerFacts.query.contains("'\(name)'"))
+        }
+        let result = QueryResult(
+            columns: ["Variable_name", "Value"],
+            rows: [
+                ["VERSION", "10.11.19-MariaDB-0+deb12u1"], ["version_comment", "Debian 12"],
+                ["sort_buffer_size", "2097152"], ["max_connections", "151"], ["key_buffer_size", "not a number"],
+                ["thread_stack", nil],
+            ],
+            affectedRows: 0,
+            warningCount: 0,
+            insertID: 0
+        )
+        let facts = ServerFacts.parse(result)
+        #expect(facts.version == "10.11.19-MariaDB-0+deb12u1")
+        #expect(facts.versionComment == "Debian 12")
+        #expect(facts.flavor == .mariadb)
+        #expect(facts.variables == ["sort_buffer_size": 2_097_152, "max_connections": 151])
+        let mysql = ServerFacts.parse(
+            QueryResult(
+                columns: ["Variable_name", "Value"],
+                rows: [["version", "8.0.36"], ["version_comment", "MySQL Community Server - GPL"]],
+                affectedRows: 0,
+                warningCount: 0,
+                insertID: 0
+            )
+        )
+        #expect(mysql.flavor == .mysql)
+        #expect(mysql.variables.isEmpty)
+    }
+
     @Test("facts round-trip through JSON")
     func codable() throws {
         let facts = ServerFacts(

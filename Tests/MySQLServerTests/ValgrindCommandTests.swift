@@ -1,5 +1,8 @@
+import Foundation
 import Testing
 import Valgrind
+
+@testable import MySQLServer
 
 @Suite("Valgrind command line and installation")
 struct ValgrindCommandTests {
@@ -96,5 +99,87 @@ struct ValgrindCommandTests {
     func locateMissing() async {
         let lookup = await ValgrindInstallation.locate(path: "/nonexistent-snapctl-dir")
         #expect(lookup == .valgrindMissing(searchPath: ["/nonexistent-snapctl-dir"]))
+    }
+}
+
+@Suite("glibc copy thresholds for the program under valgrind")
+struct GuestTunablesTests {
+    @Test("with nothing set, both thresholds are given")
+    func fresh() {
+        let value = GuestTunables.merged(with: nil)
+        #expect(
+            value
+                == "glibc.cpu.x86_rep_movsb_threshold=4294967295:glibc.cpu.x86_rep_stosb_threshold=4294967295"
+        )
+        #expect(GuestTunables.isApplied(value))
+        #expect(GuestTunables.merged(with: "") == value)
+    }
+
+    @Test("the user's tunables are kept, their own thresholds win, ours are appended")
+    func userValuesKept() {
+        #expect(
+            GuestTunables.merged(with: "glibc.malloc.arena_max=2")
+                == "glibc.malloc.arena_max=2:glibc.cpu.x86_rep_movsb_threshold=4294967295:"
+                + "glibc.cpu.x86_rep_stosb_threshold=4294967295"
+        )
+        #expect(
+            GuestTunables.merged(with: "glibc.cpu.x86_rep_movsb_threshold=8192")
+                == "glibc.cpu.x86_rep_movsb_threshold=8192:glibc.cpu.x86_rep_stosb_threshold=4294967295"
+        )
+    }
+
+    @Test("a value without both thresholds is not applied")
+    func applied() {
+        #expect(!GuestTunables.isApplied(nil))
+        #expect(!GuestTunables.isApplied("glibc.malloc.arena_max=2"))
+        #expect(!GuestTunables.isApplied("glibc.cpu.x86_rep_movsb_threshold=1"))
+        #expect(GuestTunables.isApplied("a=1:glibc.cpu.x86_rep_stosb_threshold=1:glibc.cpu.x86_rep_movsb_threshold=1"))
+    }
+
+    @Test("the command line shows the variables it runs with, and old records decode without them")
+    func commandLine() throws {
+        let command = ValgrindCommand(
+            valgrind: "/usr/bin/valgrind",
+            vgdbPrefix: "/r/vgdb",
+            massifOutFile: "/r/massif.out",
+            logFile: "/r/valgrind.log",
+            program: "/usr/sbin/mariadbd",
+            environment: ["GLIBC_TUNABLES": "a=1:b=2"]
+        )
+        #expect(command.description.hasPrefix("GLIBC_TUNABLES=a=1:b=2 /usr/bin/valgrind --tool=massif "))
+        #expect(!command.arguments.contains { $0.contains("GLIBC_TUNABLES") })
+        var encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(command)) as? [String: Any] ?? [:]
+        encoded["environment"] = nil
+        let old = try JSONDecoder().decode(ValgrindCommand.self, from: JSONSerialization.data(withJSONObject: encoded))
+        #expect(old.environment.isEmpty)
+        #expect(old.program == command.program)
+    }
+}
+
+@Suite("Reading one variable of another process's environment")
+struct ProcessEnvironmentTests {
+    @Test("a child's GLIBC_TUNABLES is read from /proc, other variables are not returned, unset is nil")
+    func readsOneVariable() throws {
+        func child(_ environment: [String: String]) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            process.arguments = ["30"]
+            process.environment = environment
+            try process.run()
+            return process
+        }
+        let with = try child(["GLIBC_TUNABLES": GuestTunables.merged(with: nil), "SECRET_TOKEN": "x"])
+        let without = try child(["PATH": "/bin"])
+        defer {
+            for process in [with, without] {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        let value = FileIO.environmentValue(pid: with.processIdentifier, name: GuestTunables.variable)
+        #expect(value == GuestTunables.merged(with: nil))
+        #expect(GuestTunables.isApplied(value))
+        #expect(FileIO.environmentValue(pid: without.processIdentifier, name: GuestTunables.variable) == nil)
+        #expect(FileIO.environmentValue(pid: Int32.max, name: GuestTunables.variable) == nil)
     }
 }

@@ -131,3 +131,14 @@ import Testing
         #expect(!ReplicationGrowth.isReplication("??? (in /usr/sbin/mariadbd)"))
     }
 }
+
+@Suite("Building on every core")
+struct ParallelMapTests {
+    @Test("results keep the input's order, for none, one and many elements")
+    func order() {
+        #expect(ParallelMap.map([Int]()) { $0 * 2 }.isEmpty)
+        #expect(ParallelMap.map([7]) { $0 * 2 } == [14])
+        let many = Array(0..<1000)
+        #expect(ParallelMap.map(many) { String($0) } == many.map { String($0) })
+    }
+}
