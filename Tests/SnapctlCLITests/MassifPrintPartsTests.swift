@@ -65,7 +65,7 @@ import Testing
         #expect(four.text == (try Self.print(path, parts: 1)).text)
     }
 
-    @Test func theCommandPrintsTheSameInPartsAsTheNestedRenderer() throws {
+    @Test func theCommandPrintsWhatTheNestedRendererPrints() throws {
         let path = try Fixtures.path("mariadbd-final.massif")
         let command = try #require(try Snapctl.parseAsRoot(["massif", "print", path]) as? MassifPrintCommand)
         let file = try MassifFile.parse(try Fixtures.bytes("mariadbd-final.massif"), fileName: path)
