@@ -158,6 +158,11 @@ public actor ManagedServer {
         let inheritedTunables =
             options.environment[GuestTunables.variable] ?? getenv(GuestTunables.variable).map { String(cString: $0) }
         let tunables = [GuestTunables.variable: GuestTunables.merged(with: inheritedTunables)]
+        // Whether the server's own frames carry inline information valgrind would read.
+        var hasDWARF = true
+        if let symbols = ELFSymbols.inspect(binary.path) {
+            hasDWARF = symbols.hasDebugInfo || symbols.installedDebugFile(for: binary.path) != nil
+        }
         let threads = FlavorAdapter.maxThreads(
             serverOptions: options.serverOptions,
             massifOptions: options.massifOptions,
@@ -168,7 +173,9 @@ public actor ManagedServer {
             vgdbPrefix: layout.vgdbPrefix,
             massifOutFile: layout.massifFinalFile,
             logFile: layout.valgrindLog,
-            massifOptions: (threads.map { ["--max-threads=\($0)"] } ?? []) + synonyms + options.massifOptions,
+            massifOptions: (threads.map { ["--max-threads=\($0)"] } ?? [])
+                + FlavorAdapter.startOptions(serverHasDWARF: hasDWARF, massifOptions: options.massifOptions)
+                + synonyms + options.massifOptions,
             program: binary.path,
             programArguments: flags.arguments,
             environment: tunables

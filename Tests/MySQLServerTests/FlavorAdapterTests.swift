@@ -76,7 +76,8 @@ struct FlavorAdapterTests {
                 "--no-defaults", "--datadir=/r/server/data", "--tmpdir=/r/server/tmp", "--socket=/r/server/mysqld.sock",
                 "--pid-file=/r/server/mysqld.pid", "--log-error=/r/logs/server.err", "--skip-networking", "--user=root",
                 "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M", "--loose-innodb-buffer-pool-size-max=32M",
-                "--innodb-use-native-aio=0", "--sort-buffer-size=64M",
+                "--innodb-temp-data-file-path=ibtmp1:1M:autoextend", "--innodb-use-native-aio=0",
+                "--sort-buffer-size=64M",
             ]
         )
         #expect(flags.user == ["--sort-buffer-size=64M"])
@@ -204,5 +205,12 @@ struct FlavorAdapterTests {
         #expect(
             FlavorAdapter.maxThreads(serverOptions: ["--max-connections=-5"], massifOptions: [], processors: 2) == 88
         )
+    }
+
+    @Test("inline information is skipped only for a server without DWARF, and never against the user's choice")
+    func startOptions() {
+        #expect(FlavorAdapter.startOptions(serverHasDWARF: false, massifOptions: []) == ["--read-inline-info=no"])
+        #expect(FlavorAdapter.startOptions(serverHasDWARF: true, massifOptions: []).isEmpty)
+        #expect(FlavorAdapter.startOptions(serverHasDWARF: false, massifOptions: ["--read-inline-info=yes"]).isEmpty)
     }
 }
