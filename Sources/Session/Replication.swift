@@ -210,6 +210,15 @@ struct Replication: Sendable {
                     + "primary named in attach.primary with CHANGE MASTER TO and START SLAVE first"
             )
         }
+        // A replica started moments before snapctl attached is still connecting ("Connecting", or
+        // "Preparing" while it registers with its primary): wait for it, as for a replica snapctl starts.
+        if state.sqlRunning == "Yes", state.ioRunning != "Yes", state.ioRunning != "No", (state.lastIOErrno ?? 0) == 0 {
+            try await waitForConnection(
+                timeout: .milliseconds(max(catchUpTimeout.milliseconds, 1)),
+                source: "its primary"
+            )
+            return
+        }
         if let problem = ReplicaRules.fault(state) { throw Failure(message: problem, state: state) }
     }
 

@@ -22,6 +22,9 @@ struct FakeReplication {
     var lastSQLError = ""
     /// The IO thread fails to connect with this error at `START SLAVE`.
     var connectError: Int?
+    /// The IO thread reads `Preparing` for this many more `SHOW SLAVE STATUS`, then `Yes` (a replica
+    /// started just before an attach); `nil` leaves it as it is.
+    var preparingFor: Int?
     /// The replica stops applying (a slow replica).
     var stalled = false
     /// The SQL thread stops with this error at the next transaction.
@@ -54,7 +57,13 @@ extension FakeServer {
             return answer(["w"], [[applied ? "0" : "-1"]])
         }
         if sql == "SHOW SLAVE STATUS" {
-            let replication = state.withLock { $0.replication }
+            let replication = state.withLock { state -> FakeReplication in
+                if let left = state.replication.preparingFor {
+                    state.replication.ioRunning = left > 0 ? "Preparing" : "Yes"
+                    state.replication.preparingFor = left > 0 ? left - 1 : nil
+                }
+                return state.replication
+            }
             guard replication.configured else { return answer(["Slave_IO_Running"], []) }
             return answer(
                 [

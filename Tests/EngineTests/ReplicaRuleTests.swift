@@ -226,6 +226,27 @@ struct ReplicaRuleTests {
         #expect(refused.manifest.outcome.message?.contains("the attached server is not a replica") == true)
     }
 
+    @Test("an attached replica still connecting to its primary is waited for; one that never connects is refused")
+    func attachedReplicaConnecting() async throws {
+        let plan = """
+            attach: {pid: 4242, socket: /tmp/r.sock, primary: {host: 127.0.0.1, port: 3307, catch_up_timeout: 1s}}
+            steps:
+              - {label: write, on: primary, sql: "INSERT 1"}
+            """
+        let connecting = EngineHarness(attachedPrimary: true)
+        connecting.server.state.withLock { $0.replication.preparingFor = 3 }
+        let (result, _) = try await run(connecting, plan)
+        #expect(result.exitCode == 0, "\(result.manifest.outcome)")
+        #expect(result.step("write")?.replica?.caughtUp == true)
+
+        let stuck = EngineHarness(attachedPrimary: true)
+        stuck.server.state.withLock { $0.replication.preparingFor = 1_000_000 }
+        let (refused, _) = try await run(stuck, plan)
+        #expect(refused.exitCode == 4)
+        let message = refused.manifest.outcome.message ?? ""
+        #expect(message.contains("did not connect to the primary") && message.contains("Preparing"), "\(message)")
+    }
+
     @Test("Ctrl-C while waiting for the replica: the step is interrupted at once, exit 130, both stopped")
     func interruptedCatchUp() async throws {
         let harness = EngineHarness()
