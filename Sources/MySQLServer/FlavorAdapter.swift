@@ -120,6 +120,9 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
     /// the CPU count; 64 more cover the rest (signal handler, timer, page cleaner, event scheduler). A
     /// server that needs more stops with valgrind's "Use --max-threads" message in valgrind.log; a plan
     /// raises it with `massif: {options: [--max-threads=N]}`.
+    /// The most thread slots snapctl asks valgrind for, whatever the server's options say.
+    public static let maxThreadsLimit = 4096
+
     public static func maxThreads(serverOptions: [String], massifOptions: [String], processors: Int) -> Int? {
         if massifOptions.contains(where: { $0.hasPrefix("--max-threads=") }) { return nil }
         func value(_ name: String, _ fallback: Int) -> Int {
@@ -132,7 +135,9 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         let innodb =
             value("innodb-read-io-threads", 4) + value("innodb-write-io-threads", 4)
             + value("innodb-purge-threads", 4) + 4 * max(1, min(processors, 1024))
-        return connections + replication + innodb + 64
+        // Valgrind allocates its thread table up front: a plan (or a bundle) naming a huge connection
+        // count must not make it reserve gigabytes. Far more threads than valgrind can run usefully.
+        return min(connections + replication + innodb + 64, maxThreadsLimit)
     }
 
     /// Valgrind options that shorten the server's start at no cost to what its snapshots show, given

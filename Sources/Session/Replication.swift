@@ -215,7 +215,8 @@ struct Replication: Sendable {
         if state.sqlRunning == "Yes", state.ioRunning != "Yes", state.ioRunning != "No", (state.lastIOErrno ?? 0) == 0 {
             try await waitForConnection(
                 timeout: .milliseconds(max(catchUpTimeout.milliseconds, 1)),
-                source: "its primary"
+                source: "its primary",
+                hint: "check the replica's CHANGE MASTER TO settings and the primary named in attach.primary"
             )
             return
         }
@@ -223,7 +224,12 @@ struct Replication: Sendable {
     }
 
     /// Polls until the replica's IO thread is connected; fails at once when it reports an error.
-    private func waitForConnection(timeout: Duration, source: String) async throws(Failure) {
+    /// - Parameter hint: what to check when the IO thread reports an error.
+    private func waitForConnection(
+        timeout: Duration,
+        source: String,
+        hint: String = "check the primary's options and logs/primary.err"
+    ) async throws(Failure) {
         let deadline = ContinuousClock.now + timeout
         while true {
             let state = try await readState()
@@ -231,7 +237,7 @@ struct Replication: Sendable {
             if let state, let errno = state.lastIOErrno, errno != 0 {
                 throw Failure(
                     message: "the replica cannot connect to the primary at \(source): Last_IO_Error \(errno): "
-                        + "\(state.lastIOError ?? ""); check the primary's options and logs/primary.err",
+                        + "\(state.lastIOError ?? ""); \(hint)",
                     state: state
                 )
             }

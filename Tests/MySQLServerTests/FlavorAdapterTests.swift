@@ -202,6 +202,11 @@ struct FlavorAdapterTests {
         )
         #expect(FlavorAdapter.maxThreads(serverOptions: [], massifOptions: [], processors: 64) == 239 + 4 * 62)
         #expect(FlavorAdapter.maxThreads(serverOptions: [], massifOptions: ["--max-threads=900"], processors: 2) == nil)
+        // A plan or bundle asking for 100,000 connections does not make valgrind reserve a table that large.
+        #expect(
+            FlavorAdapter.maxThreads(serverOptions: ["--max-connections=100000"], massifOptions: [], processors: 2)
+                == FlavorAdapter.maxThreadsLimit
+        )
         #expect(
             FlavorAdapter.maxThreads(serverOptions: ["--max-connections=-5"], massifOptions: [], processors: 2) == 88
         )
