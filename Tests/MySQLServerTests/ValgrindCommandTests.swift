@@ -166,6 +166,14 @@ struct ProcessEnvironmentTests {
             process.arguments = ["30"]
             process.environment = environment
             try process.run()
+            // `run()` can return before the child has exec'd; until then /proc shows the test
+            // process's own environment. Wait (bounded) until the child is `sleep`.
+            for _ in 0..<5_000 {
+                let path = "/proc/\(process.processIdentifier)/cmdline"
+                let commandLine = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                if commandLine.hasPrefix("/bin/sleep\u{0}") { break }
+                usleep(1_000)
+            }
             return process
         }
         let with = try child(["GLIBC_TUNABLES": GuestTunables.merged(with: nil), "SECRET_TOKEN": "x"])
