@@ -21,6 +21,21 @@ public actor MonitorSession {
         public var commandTimeout: Duration
         public var detachTimeout: Duration
         public var passSignals: [GDBSignal]
+        /// How long an interrupt may go unanswered before it is sent again (then twice as long each time,
+        /// at most 500 ms). See ``firstInterruptRetry(maxInvokeMilliseconds:)``.
+        public var interruptRetryDelay: Duration
+
+        /// The first re-send of an unanswered interrupt: three invoker periods and 20 ms more.
+        ///
+        /// vgdb forces the gdbserver in only after one whole `--max-invoke-ms` sleep during which nothing
+        /// was written to the process, so an interrupt is answered between one and two periods after it
+        /// was written, plus the ptrace work. A byte written earlier than that restarts vgdb's wait: a
+        /// re-send after 1 ms made every snapshot of an idle server about 1 ms slower. The re-send is only
+        /// for the rare interrupt that the gdbserver read together with the previous `c` and so never
+        /// answers (``MonitorClientStateMachine/interruptRetryDue()``).
+        public static func firstInterruptRetry(maxInvokeMilliseconds: Int) -> Duration {
+            .milliseconds(3 * max(0, min(maxInvokeMilliseconds, 60_000)) + 20)
+        }
 
         public init(
             vgdbPath: String = "vgdb",
@@ -29,7 +44,8 @@ public actor MonitorSession {
             stopTimeout: Duration = .seconds(10),
             commandTimeout: Duration = .seconds(300),
             detachTimeout: Duration = .seconds(5),
-            passSignals: [GDBSignal] = GDBSignal.passedByDefault
+            passSignals: [GDBSignal] = GDBSignal.passedByDefault,
+            interruptRetryDelay: Duration? = nil
         ) {
             self.vgdbPath = vgdbPath
             self.maxInvokeMilliseconds = maxInvokeMilliseconds
@@ -38,6 +54,8 @@ public actor MonitorSession {
             self.commandTimeout = commandTimeout
             self.detachTimeout = detachTimeout
             self.passSignals = passSignals
+            self.interruptRetryDelay =
+                interruptRetryDelay ?? Self.firstInterruptRetry(maxInvokeMilliseconds: maxInvokeMilliseconds)
         }
     }
 
@@ -253,8 +271,9 @@ public actor MonitorSession {
         armedPhase = phase
         guard let phase else { return }
         if phase == .stopReply {
+            let first = options.interruptRetryDelay
             retry = Task { [weak self] in
-                var delay = Duration.milliseconds(1)
+                var delay = first
                 while true {
                     do { try await Task.sleep(for: delay) } catch { return }
                     guard let self, await self.retryInterrupt() else { return }

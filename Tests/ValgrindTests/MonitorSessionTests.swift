@@ -221,3 +221,20 @@ struct MonitorSessionTests {
         await session.close()
     }
 }
+
+@Suite("When an unanswered interrupt is sent again")
+struct InterruptRetryTests {
+    @Test("never inside vgdb's invoker wait: a re-send there restarts it and slows every snapshot")
+    func firstRetryComesAfterTheInvokerHadItsChance() {
+        // The invoker answers between one and two periods after the interrupt (plus ptrace work).
+        for period in [0, 1, 5, 100] {
+            let first = MonitorSession.Options.firstInterruptRetry(maxInvokeMilliseconds: period)
+            #expect(first > .milliseconds(2 * period + 10), "period \(period) ms")
+        }
+        #expect(MonitorSession.Options().interruptRetryDelay == .milliseconds(23))
+        #expect(MonitorSession.Options(maxInvokeMilliseconds: 100).interruptRetryDelay == .milliseconds(320))
+        #expect(MonitorSession.Options(interruptRetryDelay: .milliseconds(5)).interruptRetryDelay == .milliseconds(5))
+        // An absurd period cannot overflow the delay.
+        #expect(MonitorSession.Options.firstInterruptRetry(maxInvokeMilliseconds: .max) == .milliseconds(180_020))
+    }
+}
