@@ -316,6 +316,11 @@ struct DatadirCache: Sendable {
     }
 
     /// The size and CRC-32 of a file, copying it to `destination` (mode 0660) on the way when given.
+    ///
+    /// The copy leaves holes where the source has whole 4 KiB blocks of zeros: three quarters of a fresh
+    /// MariaDB 10.11 datadir are such blocks (the unused pages of `ibdata1`, the empty redo log), and
+    /// writing them into the page cache was most of the copy's time (about 70 ms of 26 MB here). A hole
+    /// reads as zeros, so the server sees the same bytes, and the checksum is of every byte read.
     static func checksum(_ path: String, copyingTo destination: String?) throws(Failure) -> (Int, UInt32) {
         let input = open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
@@ -328,8 +333,12 @@ struct DatadirCache: Sendable {
             }
         }
         defer { if output >= 0 { close(output) } }
+        func destinationFailure() -> Failure {
+            Failure(description: "\(destination ?? path): \(String(cString: strerror(errno)))", inDestination: true)
+        }
         let chunkSize = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 16)
+        // Page-aligned: the kernel copies into it several times faster than into a 16-byte-aligned buffer.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: Self.holeBlock)
         defer { buffer.deallocate() }
         var crc = CZlib.crc32(0, nil, 0)
         var size = 0
@@ -341,21 +350,63 @@ struct DatadirCache: Sendable {
             }
             if count == 0 { break }
             crc = CZlib.crc32(crc, buffer.assumingMemoryBound(to: UInt8.self), UInt32(count))
-            size += count
-            var written = 0
-            while output >= 0 && written < count {
-                let result = write(output, buffer + written, count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw Failure(
-                        description: "\(destination ?? path): \(String(cString: strerror(errno)))",
-                        inDestination: true
-                    )
+            if output >= 0 {
+                for run in dataRuns(UnsafeRawBufferPointer(start: buffer, count: count)) {
+                    var written = 0
+                    while written < run.count {
+                        let result = pwrite(
+                            output,
+                            buffer + run.lowerBound + written,
+                            run.count - written,
+                            off_t(size + run.lowerBound + written)
+                        )
+                        if result < 0 {
+                            if errno == EINTR { continue }
+                            throw destinationFailure()
+                        }
+                        written += result
+                    }
                 }
-                written += result
             }
+            size += count
         }
+        // A file that ends in zeros gets its length from here: nothing was written there.
+        if output >= 0 && ftruncate(output, off_t(size)) != 0 { throw destinationFailure() }
         return (size, UInt32(crc))
+    }
+
+    /// The block size below which a copy writes zeros instead of leaving a hole (the page size).
+    static let holeBlock = 4096
+
+    /// The byte ranges of `bytes` to write: every run of ``holeBlock``-sized blocks (the last may be
+    /// shorter) that are not all zeros, merged when adjacent.
+    static func dataRuns(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + holeBlock, bytes.count)
+            if !isZero(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+                if let last = runs.last, last.upperBound == start {
+                    runs[runs.count - 1] = last.lowerBound..<end
+                } else {
+                    runs.append(start..<end)
+                }
+            }
+            start = end
+        }
+        return runs
+    }
+
+    /// Whether every byte is zero (eight at a time; the block starts are 8-byte aligned in the buffer).
+    private static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let words = bytes.count / 8
+        var index = 0
+        while index < words {
+            if bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) != 0 { return false }
+            index += 1
+        }
+        for offset in (words * 8)..<bytes.count where bytes[offset] != 0 { return false }
+        return true
     }
 
     private static func writeText(_ path: String, _ text: String) -> Bool {

@@ -141,15 +141,33 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
     }
 
     /// Valgrind options that shorten the server's start at no cost to what its snapshots show, given
-    /// the server binary's symbols and the user's Massif options (an option the user set is left alone).
+    /// the server binary's symbols, valgrind's release and the user's Massif options (an option the user
+    /// set is left alone).
     ///
     /// `--read-inline-info=no` when the server has no DWARF (stripped, debug file not installed): valgrind
     /// then reads inline information only for the C library's debug files, about 0.3 s of every start,
     /// and it would name only frames inside the C library, never the server's. With the server's debug
     /// information installed, its inlined functions are worth that time and the default is kept.
-    public static func startOptions(serverHasDWARF: Bool, massifOptions: [String]) -> [String] {
-        if serverHasDWARF || massifOptions.contains(where: { $0.hasPrefix("--read-inline-info=") }) { return [] }
-        return ["--read-inline-info=no"]
+    ///
+    /// `--vex-guest-chase=no` (valgrind 3.17 and later): the translator then ends each block at an
+    /// unconditional jump instead of following it into the same translation. A server's start is
+    /// dominated by translating code it runs once (about 40,000 blocks for MariaDB 10.11), and shorter
+    /// translations made the start about 0.35 s (13%) cheaper in CPU on our machines, while a warm server
+    /// answered queries as fast as with the default. It changes how guest code is cut into blocks, never
+    /// what the guest does, what it allocates or the stacks Massif records.
+    public static func startOptions(
+        serverHasDWARF: Bool,
+        valgrind: ValgrindVersion,
+        massifOptions: [String]
+    ) -> [String] {
+        var options: [String] = []
+        if !serverHasDWARF && !massifOptions.contains(where: { $0.hasPrefix("--read-inline-info=") }) {
+            options.append("--read-inline-info=no")
+        }
+        if valgrind >= ValgrindVersion(3, 17) && !massifOptions.contains(where: { $0.hasPrefix("--vex-guest-chase") }) {
+            options.append("--vex-guest-chase=no")
+        }
+        return options
     }
 
     /// The server's options for a private, socket-only server in `layout`.

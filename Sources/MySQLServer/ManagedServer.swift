@@ -174,7 +174,11 @@ public actor ManagedServer {
             massifOutFile: layout.massifFinalFile,
             logFile: layout.valgrindLog,
             massifOptions: (threads.map { ["--max-threads=\($0)"] } ?? [])
-                + FlavorAdapter.startOptions(serverHasDWARF: hasDWARF, massifOptions: options.massifOptions)
+                + FlavorAdapter.startOptions(
+                    serverHasDWARF: hasDWARF,
+                    valgrind: valgrind.version,
+                    massifOptions: options.massifOptions
+                )
                 + synonyms + options.massifOptions,
             program: binary.path,
             programArguments: flags.arguments,

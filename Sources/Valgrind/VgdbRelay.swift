@@ -36,6 +36,12 @@ final class VgdbRelay: Sendable {
         let arguments = [
             "--pid=\(endpoint.pid)", "--vgdb-prefix=\(endpoint.prefix)", "--max-invoke-ms=\(maxInvokeMilliseconds)",
         ]
+        // A bare name is looked up here, with stat: the spawner would otherwise fork once per PATH
+        // directory until an exec succeeds, a few milliseconds of every connect on a long PATH.
+        let vgdbPath =
+            vgdbPath.contains("/")
+            ? vgdbPath
+            : ValgrindInstallation.findExecutable(named: vgdbPath, in: ValgrindInstallation.searchPath()) ?? vgdbPath
         commandLine = [vgdbPath] + arguments
         let (inbound, inboundContinuation) = AsyncStream.makeStream(of: [UInt8].self)
         let (outboundStream, outbound) = AsyncStream.makeStream(of: [UInt8].self)

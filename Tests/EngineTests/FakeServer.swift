@@ -129,6 +129,12 @@ final class FakeServer: ProfiledServer, Sendable {
             let heap = state.withLock { $0.heap }
             return answer(["Variable_name", "Value"], [["Memory_used", String(heap)]])
         }
+        if sql == ServerFacts.selectQuery {
+            return answer(
+                ["version", "version_comment", "max_connections"],
+                [["10.11.0-MariaDB-fake", "fake", "151"]]
+            )
+        }
         if sql == ServerFacts.query {
             return answer(
                 ["Variable_name", "Value"],

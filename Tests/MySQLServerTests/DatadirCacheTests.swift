@@ -241,6 +241,39 @@ struct DatadirCacheTests {
         }
     }
 
+    @Test("a copy leaves holes for whole zero blocks, keeps every byte, and ends at the source's length")
+    func sparseCopy() throws {
+        let scratch = try Scratch("sparse")
+        defer { scratch.cleanup() }
+        let block = DatadirCache.holeBlock
+        // data, 64 zero blocks, a block with one byte set at its end, 100 zero blocks, a short zero tail
+        var bytes = [UInt8](repeating: 7, count: block)
+        bytes += [UInt8](repeating: 0, count: 64 * block)
+        bytes += [UInt8](repeating: 0, count: block - 1) + [1]
+        bytes += [UInt8](repeating: 0, count: 100 * block + 123)
+        let source = try scratch.write("source", bytes: bytes)
+        let copy = scratch.path + "/copy"
+        let (size, crc) = try DatadirCache.checksum(source, copyingTo: copy)
+        #expect(size == bytes.count)
+        #expect(crc == DatadirCache.Key.crc32(bytes))
+        #expect(FileManager.default.contents(atPath: copy) == Data(bytes))
+        var info = stat()
+        #expect(stat(copy, &info) == 0)
+        #expect(
+            Int(info.st_blocks) * 512 <= 4 * block,
+            "only the two data blocks are written: \(info.st_blocks) blocks"
+        )
+
+        let runs = bytes.withUnsafeBytes { DatadirCache.dataRuns($0) }
+        #expect(runs == [0..<block, 65 * block..<66 * block])
+        #expect([UInt8](repeating: 0, count: 10).withUnsafeBytes { DatadirCache.dataRuns($0) }.isEmpty)
+        #expect(
+            [UInt8](repeating: 1, count: 2 * block + 5).withUnsafeBytes { DatadirCache.dataRuns($0) } == [
+                0..<(2 * block + 5)
+            ]
+        )
+    }
+
     @Test("the cache location: SNAPCTL_CACHE_DIR, then XDG_CACHE_HOME/snapctl, then ~/.cache/snapctl")
     func cacheLocation() {
         let all = ["SNAPCTL_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"]

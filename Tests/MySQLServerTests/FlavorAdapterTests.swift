@@ -212,10 +212,20 @@ struct FlavorAdapterTests {
         )
     }
 
-    @Test("inline information is skipped only for a server without DWARF, and never against the user's choice")
+    @Test(
+        "inline information is skipped only for a server without DWARF, block chasing only from valgrind 3.17, never against the user's choice"
+    )
     func startOptions() {
-        #expect(FlavorAdapter.startOptions(serverHasDWARF: false, massifOptions: []) == ["--read-inline-info=no"])
-        #expect(FlavorAdapter.startOptions(serverHasDWARF: true, massifOptions: []).isEmpty)
-        #expect(FlavorAdapter.startOptions(serverHasDWARF: false, massifOptions: ["--read-inline-info=yes"]).isEmpty)
+        let current = ValgrindVersion(3, 19)
+        func options(_ dwarf: Bool, _ valgrind: ValgrindVersion = current, _ massif: [String] = []) -> [String] {
+            FlavorAdapter.startOptions(serverHasDWARF: dwarf, valgrind: valgrind, massifOptions: massif)
+        }
+        #expect(options(false) == ["--read-inline-info=no", "--vex-guest-chase=no"])
+        #expect(options(true) == ["--vex-guest-chase=no"])
+        #expect(options(false, current, ["--read-inline-info=yes"]) == ["--vex-guest-chase=no"])
+        #expect(options(true, current, ["--vex-guest-chase=yes"]).isEmpty)
+        // Older releases do not know the option (they had --vex-guest-chase-thresh) and would refuse to start.
+        #expect(options(false, ValgrindVersion(3, 16, 1)) == ["--read-inline-info=no"])
+        #expect(options(true, ValgrindVersion(3, 17)) == ["--vex-guest-chase=no"])
     }
 }

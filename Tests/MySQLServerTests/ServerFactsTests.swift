@@ -65,6 +65,61 @@ struct ServerFactsTests {
         #expect(mysql.variables.isEmpty)
     }
 
+    @Test("the first statement names each variable; its one row reads like the SHOW rows")
+    func selected() {
+        for name in ServerFacts.factVariables {
+            #expect(ServerFacts.selectQuery.contains("@@global.\(name) AS `\(name)`"))
+        }
+        #expect(ServerFacts.selectQuery.hasPrefix("SELECT @@global."))
+        let facts = ServerFacts.parseSelected(
+            QueryResult(
+                columns: ["version", "version_comment", "sort_buffer_size", "thread_stack", "key_buffer_size"],
+                rows: [["10.11.19-MariaDB-0+deb12u1", "Debian 12", "2097152", nil, "not a number"]],
+                affectedRows: 1,
+                warningCount: 0,
+                insertID: 0
+            )
+        )
+        #expect(facts.version == "10.11.19-MariaDB-0+deb12u1")
+        #expect(facts.versionComment == "Debian 12")
+        #expect(facts.flavor == .mariadb)
+        #expect(facts.variables == ["sort_buffer_size": 2_097_152])
+        let none = ServerFacts.parseSelected(
+            QueryResult(columns: ["version"], rows: [], affectedRows: 0, warningCount: 0, insertID: 0)
+        )
+        #expect(none.version.isEmpty && none.variables.isEmpty)
+    }
+
+    @Test(
+        "a server lacking a variable is read with SHOW instead; other errors are not hidden",
+        arguments: [(UInt32(1193), true), (UInt32(1238), true), (UInt32(1045), false)]
+    )
+    func fallback(code: UInt32, fallsBack: Bool) async throws {
+        let session = ScriptedSession { (sql: String) throws(ServerError) -> QueryResult in
+            if sql == ServerFacts.selectQuery {
+                throw ServerError.sql(
+                    SQLError(code: code, sqlState: "HY000", message: "no", connection: "t", statement: sql)
+                )
+            }
+            #expect(sql == ServerFacts.query)
+            return QueryResult(
+                columns: ["Variable_name", "Value"],
+                rows: [["version", "8.0.36"], ["max_connections", "151"]],
+                affectedRows: 2,
+                warningCount: 0,
+                insertID: 0
+            )
+        }
+        if fallsBack {
+            let facts = try await ServerFacts.read(from: session)
+            #expect(facts.version == "8.0.36" && facts.variables == ["max_connections": 151])
+            #expect(session.statements == [ServerFacts.selectQuery, ServerFacts.query])
+        } else {
+            await #expect(throws: ServerError.self) { try await ServerFacts.read(from: session) }
+            #expect(session.statements == [ServerFacts.selectQuery])
+        }
+    }
+
     @Test("facts round-trip through JSON")
     func codable() throws {
         let facts = ServerFacts(
@@ -210,4 +265,24 @@ struct ThreadExecutorTests {
         await first.stop()
         await second.stop()
     }
+}
+
+/// A connection whose answers come from a closure; it records the statements it was sent.
+private final class ScriptedSession: SQLSession, @unchecked Sendable {
+    let name = "scripted"
+    var threadID: UInt64 { 1 }
+    private let lock = NSLock()
+    private var sent: [String] = []
+    private let script: @Sendable (String) throws(ServerError) -> QueryResult
+
+    init(_ script: @escaping @Sendable (String) throws(ServerError) -> QueryResult) { self.script = script }
+
+    var statements: [String] { lock.withLock { sent } }
+
+    func execute(_ sql: String) async throws(ServerError) -> QueryResult {
+        lock.withLock { sent.append(sql) }
+        return try script(sql)
+    }
+
+    func close() async {}
 }

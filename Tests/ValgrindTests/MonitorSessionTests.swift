@@ -59,6 +59,9 @@ struct MonitorSessionTests {
     @Test func manyCommandsOverOneRelay() async throws {
         let guest = try await GuestProcess.start()
         let session = try await MonitorSession.connect(pid: guest.pid, prefix: guest.prefix)
+        // "vgdb" was looked up on PATH before spawning (no fork per PATH directory).
+        let vgdb = try #require(session.vgdbCommandLine.first)
+        #expect(vgdb.hasPrefix("/") && vgdb.hasSuffix("/vgdb") && ValgrindInstallation.isExecutableFile(vgdb))
         for i in 0..<30 {
             let output = try await session.raw("v.info n_errs_found token-\(i)")
             #expect(output.contains("token-\(i)"))
