@@ -1,4 +1,6 @@
 import CZlib
+import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -281,18 +283,38 @@ struct DatadirCache: Sendable {
                 inDestination: true
             )
         }
-        var present = 0
+        var files: [(path: String, size: Int, crc: UInt32)] = []
         try walkFiles(source) { (path) throws(Failure) in
             guard let want = expected[path] else { throw Failure(description: "\(path) is not in the manifest") }
-            let (size, crc) = try checksum(source + "/" + path, copyingTo: destination + "/" + path)
-            guard size == want.size, crc == want.crc else {
-                throw Failure(description: "\(path) does not match its checksum in the manifest")
+            files.append((path, want.size, want.crc))
+        }
+        guard files.count == expected.count else {
+            throw Failure(description: "\(expected.count - files.count) file(s) of the manifest are missing")
+        }
+        // Two threads: most of the ~200 files are small, and creating them is kernel work that the
+        // other core does as well (the server has not started yet).
+        let next = Mutex(0)
+        let failure = Mutex<Failure?>(nil)
+        let work = files
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            while failure.withLock({ $0 == nil }) {
+                let index = next.withLock { index in
+                    defer { index += 1 }
+                    return index
+                }
+                guard index < work.count else { return }
+                let file = work[index]
+                do throws(Failure) {
+                    let (size, crc) = try checksum(source + "/" + file.path, copyingTo: destination + "/" + file.path)
+                    guard size == file.size, crc == file.crc else {
+                        throw Failure(description: "\(file.path) does not match its checksum in the manifest")
+                    }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
             }
-            present += 1
         }
-        guard present == expected.count else {
-            throw Failure(description: "\(expected.count - present) file(s) of the manifest are missing")
-        }
+        if let failed = failure.withLock({ $0 }) { throw failed }
     }
 
     /// Calls `body` with the relative path of every regular file below `directory`.
