@@ -66,9 +66,7 @@ public struct ShutdownOutcome: Sendable, Hashable, Codable, CustomStringConverti
         case .stillRunning: how = "could not be stopped"
         }
         let status = exit.map { " (\($0))" } ?? ""
-        let final =
-            massifFinalFilePresent ? "Massif's final file is \(massifFinalFile)" : "Massif wrote no final file"
-        return "server \(how)\(status) in \(Format.seconds(seconds)); \(final)"
+        return "server \(how)\(status) in \(Format.seconds(seconds))"
     }
 }
 
