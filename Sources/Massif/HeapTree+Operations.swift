@@ -9,37 +9,46 @@ extension HeapTree {
         if folding.functions.isEmpty { return self }
         var cache = WrapperMemo.answers(for: folding)
         let known = cache.count
-        let folded = HeapTree(top: top, bytes: bytes, children: Self.fold(children, folding, &cache))
+        let folded = HeapTree(top: top, bytes: bytes, children: Self.fold(children, folding, &cache) ?? children)
         if cache.count > known { WrapperMemo.remember(cache, for: folding) }
         return folded
     }
 
+    /// The nodes with the wrappers among them (at any depth) folded away; `nil` when there is none, so
+    /// that the (usually large) parts of a tree without wrappers are shared instead of rebuilt.
     private static func fold(
         _ nodes: [HeapNode],
         _ folding: AllocatorFolding,
         _ cache: inout [String: Bool]
-    ) -> [HeapNode] {
-        var result: [HeapNode] = []
-        var changed = false
-        for node in nodes {
+    ) -> [HeapNode]? {
+        var result: [HeapNode]?
+        var wrapperHere = false
+        for index in nodes.indices {
+            let node = nodes[index]
             if case .code(let code) = node.frame, isWrapper(code, folding, &cache) {
-                changed = true
-                result.append(contentsOf: fold(node.children, folding, &cache))
+                if result == nil { result = Array(nodes[..<index]) }
+                wrapperHere = true
+                result?.append(contentsOf: fold(node.children, folding, &cache) ?? node.children)
                 let own = node.exclusiveBytes
-                if own > 0 { result.append(HeapNode(bytes: own, frame: node.frame)) }
+                if own > 0 { result?.append(HeapNode(bytes: own, frame: node.frame)) }
+            } else if let children = fold(node.children, folding, &cache) {
+                if result == nil { result = Array(nodes[..<index]) }
+                result?.append(HeapNode(bytes: node.bytes, frame: node.frame, children: children))
             } else {
-                let children = fold(node.children, folding, &cache)
-                result.append(HeapNode(bytes: node.bytes, frame: node.frame, children: children))
+                result?.append(node)
             }
         }
-        return changed ? mergeSiblings(result) : result
+        guard let result else { return nil }
+        return wrapperHere ? mergeSiblings(result) : result
     }
 
+    /// Whether a frame is a wrapper, remembered by function name: the answer depends on nothing else, and
+    /// a name is shorter to hash than the frame's whole text and repeats across addresses and lines.
     private static func isWrapper(_ code: CodeFrame, _ folding: AllocatorFolding, _ cache: inout [String: Bool]) -> Bool
     {
-        if let known = cache[code.text] { return known }
+        if let known = cache[code.function] { return known }
         let answer = folding.isWrapper(code)
-        cache[code.text] = answer
+        cache[code.function] = answer
         return answer
     }
 
@@ -92,28 +101,41 @@ extension HeapTree {
     /// Sorted by inclusive bytes, largest first.
     public func functionTotals(folding: AllocatorFolding = .mariadbDefault) -> [FunctionTotal] {
         let tree = folded(by: folding)
-        var inclusive: [String: Int] = [:]
-        var direct: [String: Int] = [:]
-        var onPath: [String: Int] = [:]
-        var nearest: [String: Int] = [:]
+        // One lookup per node: a slot per function, its figures in arrays beside the names.
+        var slots: [String: Int] = [:]
+        var names: [String] = []
+        var inclusive: [Int] = []
+        var direct: [Int] = []
+        var onPath: [Int] = []
+        var nearest: [Int] = []
         func visit(_ node: HeapNode, depth: Int) {
             guard let key = Self.functionKey(node.frame) else { return }
-            if depth == 1 { direct[key] = HeapArithmetic.saturatingAdd(direct[key, default: 0], node.bytes) }
-            nearest[key] = min(nearest[key] ?? depth, depth)
-            if onPath[key, default: 0] == 0 {
-                inclusive[key] = HeapArithmetic.saturatingAdd(inclusive[key, default: 0], node.bytes)
+            let slot: Int
+            if let known = slots[key] {
+                slot = known
+            } else {
+                slot = names.count
+                slots[key] = slot
+                names.append(key)
+                inclusive.append(0)
+                direct.append(0)
+                onPath.append(0)
+                nearest.append(depth)
             }
-            onPath[key, default: 0] += 1
+            if depth == 1 { direct[slot] = HeapArithmetic.saturatingAdd(direct[slot], node.bytes) }
+            nearest[slot] = min(nearest[slot], depth)
+            if onPath[slot] == 0 { inclusive[slot] = HeapArithmetic.saturatingAdd(inclusive[slot], node.bytes) }
+            onPath[slot] += 1
             for child in node.children { visit(child, depth: depth + 1) }
-            onPath[key, default: 0] -= 1
+            onPath[slot] -= 1
         }
         for child in tree.children { visit(child, depth: 1) }
-        return inclusive.map {
+        return names.indices.map { slot in
             FunctionTotal(
-                function: $0.key,
-                inclusiveBytes: $0.value,
-                directBytes: direct[$0.key] ?? 0,
-                nearestDepth: nearest[$0.key] ?? 1
+                function: names[slot],
+                inclusiveBytes: inclusive[slot],
+                directBytes: direct[slot],
+                nearestDepth: nearest[slot]
             )
         }
         .sorted { FunctionTotal.precedes($0.inclusiveBytes, $0, $1.inclusiveBytes, $1) }
@@ -136,6 +158,35 @@ extension HeapTree {
             switch node.frame {
             case .code(let code): path.append(code.text)
             case .belowThreshold: path.append(Self.belowThresholdKey)
+            }
+            let own = node.exclusiveBytes
+            if own > 0 { result[path] = HeapArithmetic.saturatingAdd(result[path, default: 0], own) }
+            for child in node.children { visit(child) }
+            path.removeLast()
+        }
+        for child in children { visit(child) }
+        return result
+    }
+
+    /// ``pathBytes()`` with every path element replaced by its number in `texts`, a numbering that the
+    /// trees being compared share (`numbers` maps a text back to its number).
+    ///
+    /// Why: a diff looks up every path of one tree in the other's; hashing a path of numbers instead of a
+    /// path of frame texts (tens of frames, tens of bytes each) made that several times cheaper.
+    func numberedPathBytes(numbers: inout [String: Int], texts: inout [String]) -> [[Int]: Int] {
+        var result: [[Int]: Int] = [:]
+        var path: [Int] = []
+        func number(_ text: String) -> Int {
+            if let known = numbers[text] { return known }
+            let assigned = texts.count
+            numbers[text] = assigned
+            texts.append(text)
+            return assigned
+        }
+        func visit(_ node: HeapNode) {
+            switch node.frame {
+            case .code(let code): path.append(number(code.text))
+            case .belowThreshold: path.append(number(Self.belowThresholdKey))
             }
             let own = node.exclusiveBytes
             if own > 0 { result[path] = HeapArithmetic.saturatingAdd(result[path, default: 0], own) }

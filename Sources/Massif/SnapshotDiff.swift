@@ -124,16 +124,19 @@ public struct SnapshotDiff: Sendable, Hashable, Codable {
                 && Double(size) >= base * threshold.minimumPercent / 100
         }
 
-        let beforePaths = beforeTree.pathBytes()
-        let afterPaths = afterTree.pathBytes()
+        var numbers: [String: Int] = [:]
+        var texts: [String] = []
+        let beforePaths = beforeTree.numberedPathBytes(numbers: &numbers, texts: &texts)
+        let afterPaths = afterTree.numberedPathBytes(numbers: &numbers, texts: &texts)
+        func named(_ path: [Int]) -> [String] { path.map { texts[$0] } }
         var pathEntries: [PathEntry] = []
         for (path, after) in afterPaths {
             let change = Change(before: beforePaths[path] ?? 0, after: after)
-            if keep(change) { pathEntries.append(PathEntry(path: path, change: change)) }
+            if keep(change) { pathEntries.append(PathEntry(path: named(path), change: change)) }
         }
         for (path, before) in beforePaths where afterPaths[path] == nil {
             let change = Change(before: before, after: 0)
-            if keep(change) { pathEntries.append(PathEntry(path: path, change: change)) }
+            if keep(change) { pathEntries.append(PathEntry(path: named(path), change: change)) }
         }
         pathEntries.sort {
             $0.change.delta != $1.change.delta

@@ -181,4 +181,23 @@ import Testing
             !folded.children.contains { $0.frame.code?.function == "my_multi_malloc_large" && !$0.children.isEmpty }
         )
     }
+
+    @Test("numbered paths are the text paths; folding is idempotent and leaves a tree without wrappers as it was")
+    func numberedPathsAndFoldingOnRealTrees() throws {
+        for name in Fixtures.massifNames {
+            for snapshot in try Fixtures.file(name).snapshots {
+                guard let tree = snapshot.tree else { continue }
+                var numbers: [String: Int] = [:]
+                var texts: [String] = []
+                let numbered = tree.numberedPathBytes(numbers: &numbers, texts: &texts)
+                var named: [[String]: Int] = [:]
+                for (path, bytes) in numbered { named[path.map { texts[$0] }] = bytes }
+                #expect(named == tree.pathBytes(), "\(name) snapshot \(snapshot.index)")
+                #expect(Set(texts).count == texts.count)
+                let folded = tree.folded(by: .mariadbDefault)
+                #expect(folded.folded(by: .mariadbDefault) == folded, "\(name) snapshot \(snapshot.index)")
+                #expect(tree.folded(by: AllocatorFolding(functions: ["no_such_function"])) == tree)
+            }
+        }
+    }
 }
