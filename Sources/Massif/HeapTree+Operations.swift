@@ -152,19 +152,12 @@ extension HeapTree {
     /// bytes allocated with exactly that stack (a node's exclusive bytes). Below-threshold aggregates end a path
     /// as `HeapTree.belowThresholdKey`, whatever their place count, so that a count change is not a new path.
     public func pathBytes() -> [[String]: Int] {
+        var numbers: [String: Int] = [:]
+        var texts: [String] = []
         var result: [[String]: Int] = [:]
-        var path: [String] = []
-        func visit(_ node: HeapNode) {
-            switch node.frame {
-            case .code(let code): path.append(code.text)
-            case .belowThreshold: path.append(Self.belowThresholdKey)
-            }
-            let own = node.exclusiveBytes
-            if own > 0 { result[path] = HeapArithmetic.saturatingAdd(result[path, default: 0], own) }
-            for child in node.children { visit(child) }
-            path.removeLast()
+        for (path, bytes) in numberedPathBytes(numbers: &numbers, texts: &texts) {
+            result[path.map { texts[$0] }] = bytes
         }
-        for child in children { visit(child) }
         return result
     }
 

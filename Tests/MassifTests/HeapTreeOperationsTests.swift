@@ -192,7 +192,16 @@ import Testing
                 let numbered = tree.numberedPathBytes(numbers: &numbers, texts: &texts)
                 var named: [[String]: Int] = [:]
                 for (path, bytes) in numbered { named[path.map { texts[$0] }] = bytes }
-                #expect(named == tree.pathBytes(), "\(name) snapshot \(snapshot.index)")
+                // Walked here independently: each node's exclusive bytes under its path of frame texts.
+                var expected: [[String]: Int] = [:]
+                func walk(_ node: HeapNode, _ above: [String]) {
+                    let path = above + [node.frame.code?.text ?? HeapTree.belowThresholdKey]
+                    if node.exclusiveBytes > 0 { expected[path, default: 0] += node.exclusiveBytes }
+                    for child in node.children { walk(child, path) }
+                }
+                for child in tree.children { walk(child, []) }
+                #expect(named == expected, "\(name) snapshot \(snapshot.index)")
+                #expect(tree.pathBytes() == expected)
                 #expect(Set(texts).count == texts.count)
                 let folded = tree.folded(by: .mariadbDefault)
                 #expect(folded.folded(by: .mariadbDefault) == folded, "\(name) snapshot \(snapshot.index)")

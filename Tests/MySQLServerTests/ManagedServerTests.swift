@@ -30,6 +30,9 @@ struct ServerIntegrationTests {
                 "GLIBC_TUNABLES of pid \(server.valgrindPID): \(tunables ?? "unset")"
             )
             #expect(server.valgrindCommand.description.hasPrefix("GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold="))
+            // The start options reach the running valgrind (3.19 here), and the server started with them.
+            let words = FileIO.commandLine(pid: server.valgrindPID) ?? []
+            #expect(words.contains("--vex-guest-chase=no"), "valgrind's command line: \(words)")
 
             let connection = try await server.connect(name: "main")
             let created = try await connection.execute("CREATE DATABASE app")
