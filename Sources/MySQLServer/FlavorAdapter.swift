@@ -170,6 +170,15 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         return options
     }
 
+    /// The valgrind option that holds the server at its first instruction until vgdb connects.
+    public static let stopAtStartupOption = "--vgdb-stop-at=startup"
+
+    /// Whether a launch may hold the server at startup: not when the user chose where vgdb stops, nor
+    /// when vgdb is off (nothing could let the server run).
+    public static func canStopAtStartup(massifOptions: [String]) -> Bool {
+        !massifOptions.contains { $0.hasPrefix("--vgdb-stop-at") || $0 == "--vgdb=no" }
+    }
+
     /// The server's options for a private, socket-only server in `layout`.
     ///
     /// Workarounds (docs/architecture.md, "Valgrind, vgdb and MariaDB"): `--innodb-use-native-aio=0` below valgrind 3.23 (MariaDB

@@ -22,6 +22,11 @@ public struct LaunchOptions: Sendable, Hashable {
     public var environment: [String: String]
     /// Where initialised datadirs are cached (`DatadirCache`); by default the user's cache directory.
     public var datadirCache: DatadirCacheSetting = .automatic
+    /// Whether the caller takes the launch's connections (``ManagedServer/takeStartupMonitor()``,
+    /// ``ManagedServer/takeReadyConnection()``): valgrind then waits at the server's first instruction
+    /// while the datadir is copied and the vgdb monitor connects, and the readiness probe is kept as the
+    /// observer. What is not taken is closed at shutdown.
+    public var keepsConnections = false
 
     /// Creates launch options; the defaults start the embedded MariaDB.
     public init(

@@ -38,6 +38,8 @@ public actor ManagedServer {
     private nonisolated let exitBox: ExitBox
     private nonisolated let supervisor: Task<ProcessExit, any Error>
     private var shutdownTask: Task<ShutdownOutcome, Never>?
+    private var startupMonitor: MonitorSession?
+    private var readyConnection: Connection?
 
     /// The server flavour.
     public nonisolated var flavor: ServerFlavor { binary.flavor }
@@ -64,7 +66,9 @@ public actor ManagedServer {
         allocators: [AllocatorDetection],
         sonameSynonymsOption: String?,
         exitBox: ExitBox,
-        supervisor: Task<ProcessExit, any Error>
+        supervisor: Task<ProcessExit, any Error>,
+        startupMonitor: MonitorSession?,
+        readyConnection: Connection?
     ) {
         self.layout = layout
         self.binary = binary
@@ -78,6 +82,8 @@ public actor ManagedServer {
         self.sonameSynonymsOption = sonameSynonymsOption
         self.exitBox = exitBox
         self.supervisor = supervisor
+        self.startupMonitor = startupMonitor
+        self.readyConnection = readyConnection
     }
 
     /// A last resort when the server is dropped without ``shutdown(timeouts:)``: SIGTERM the group (a
@@ -99,12 +105,19 @@ public actor ManagedServer {
     ) async throws(ServerError) -> ManagedServer {
         let layout = ServerRunLayout(runDirectory: options.runDirectory)
         try layout.validate()
-        // `valgrind --version` and the server's `--version` are two independent processes: run them at once.
+        // `valgrind --version` and the server's `--version` are two independent processes: run them at once
+        // (or read what they printed last time, when their files have not changed since).
+        let memo = options.datadirCache.root(environment: ProcessEnvironment.cacheVariables()).map {
+            VersionMemo(cacheRoot: $0)
+        }
         async let locatedValgrind = outcome { () async throws(ServerError) in
-            try await locateValgrind(path: options.searchPath)
+            try await locateValgrind(path: options.searchPath, memo: memo)
         }
         let identified = await outcome { () async throws(ServerError) in
-            try await ServerLocator.identify(ServerLocator.resolve(options.serverBinary, path: options.searchPath))
+            try await ServerLocator.identify(
+                ServerLocator.resolve(options.serverBinary, path: options.searchPath),
+                memo: memo
+            )
         }
         // A missing valgrind is reported first, as before, whatever the server binary says.
         let valgrind = try await locatedValgrind.get()
@@ -137,19 +150,28 @@ public actor ManagedServer {
             unlink(path)
         }
 
+        // With the session's connections kept, valgrind starts first and waits at the server's first
+        // instruction while the datadir is copied: its own start (reading the server's and the libraries'
+        // symbols, 150-200 ms) and the copy overlap. The vgdb monitor that lets it run is kept for the session.
+        let stopsAtStartup =
+            options.keepsConnections && FlavorAdapter.canStopAtStartup(massifOptions: options.massifOptions)
+        var initialiser: String?
         if FileIO.exists(layout.datadir + "/mysql") {
             progress(.reusingDatadir(path: layout.datadir))
         } else {
-            guard let initialiser = ServerLocator.initialiser(for: binary, path: options.searchPath) else {
+            guard let found = ServerLocator.initialiser(for: binary, path: options.searchPath) else {
                 throw .initialiserMissing(flavor: binary.flavor, name: adapter.initialiserName)
             }
-            try await prepareDatadir(
-                adapter: adapter,
-                initialiser: initialiser,
-                layout: layout,
-                cache: options.datadirCache,
-                progress: progress
-            )
+            initialiser = found
+            if !stopsAtStartup {
+                try await prepareDatadir(
+                    adapter: adapter,
+                    initialiser: found,
+                    layout: layout,
+                    cache: options.datadirCache,
+                    progress: progress
+                )
+            }
         }
         if Task.isCancelled { throw .cancelled }
 
@@ -179,7 +201,7 @@ public actor ManagedServer {
                     valgrind: valgrind.version,
                     massifOptions: options.massifOptions
                 )
-                + synonyms + options.massifOptions,
+                + synonyms + (stopsAtStartup ? [FlavorAdapter.stopAtStartupOption] : []) + options.massifOptions,
             program: binary.path,
             programArguments: flags.arguments,
             environment: tunables
@@ -196,16 +218,45 @@ public actor ManagedServer {
         progress(.started(command, pid: pid))
 
         let started = ContinuousClock.now
-        do {
-            try await waitUntilReady(
+        var monitor: MonitorSession?
+        let observer: Connection?
+        do throws(ServerError) {
+            if stopsAtStartup {
+                if let initialiser {
+                    try await prepareDatadir(
+                        adapter: adapter,
+                        initialiser: initialiser,
+                        layout: layout,
+                        cache: options.datadirCache,
+                        progress: progress
+                    )
+                }
+                if Task.isCancelled { throw .cancelled }
+                monitor = try await openStartupMonitor(
+                    pid: pid,
+                    layout: layout,
+                    exitBox: exitBox,
+                    timeout: options.startupTimeout,
+                    started: started
+                )
+            }
+            observer = try await waitUntilReady(
                 pid: pid,
                 layout: layout,
                 exitBox: exitBox,
                 timeout: options.startupTimeout,
                 started: started,
+                keeping: options.keepsConnections ? observerName : nil,
                 progress: progress
             )
         } catch {
+            if let monitor {
+                await monitor.close()
+            } else if stopsAtStartup {
+                // Waiting for its first vgdb connection, valgrind does not act on SIGTERM; the server has
+                // not run a single instruction, so there is nothing to lose.
+                ProcessGroup.signal(pid, SIGKILL)
+            }
             _ = await stop(pid: pid, pgid: pid, exitBox: exitBox, layout: layout, sql: false, timeouts: .init())
             if case .startupTimedOut = error {
                 // Tails read after the stop, so that they hold everything the server printed.
@@ -235,8 +286,70 @@ public actor ManagedServer {
             allocators: allocators,
             sonameSynonymsOption: synonyms.first,
             exitBox: exitBox,
-            supervisor: supervisor
+            supervisor: supervisor,
+            startupMonitor: monitor,
+            readyConnection: observer
         )
+    }
+
+    /// The name of the readiness connection when it is kept as the session's observer.
+    public static let observerName = "snapctl-observer"
+
+    /// Waits until valgrind, stopped at the server's first instruction, has made its vgdb FIFOs, then
+    /// connects the monitor; its handshake ends with the `c` that lets the server run.
+    static func openStartupMonitor(
+        pid: Int32,
+        layout: ServerRunLayout,
+        exitBox: ExitBox,
+        timeout: Duration,
+        started: ContinuousClock.Instant
+    ) async throws(ServerError) -> MonitorSession {
+        while true {
+            if let exit = exitBox.value {
+                throw .exitedDuringStartup(
+                    pid: pid,
+                    exit: exit,
+                    errorLog: LogTail.read(layout.errorLog),
+                    valgrindLog: LogTail.read(layout.valgrindLog, lines: 20).orConsole(layout.consoleLog)
+                )
+            }
+            if Task.isCancelled { throw .cancelled }
+            let endpoints = VgdbEndpoint.scan(prefix: layout.vgdbPrefix)
+            // The prefix is the run's own: valgrind's pid is the spawned pid, or (behind a wrapper that
+            // forks) the only one there.
+            let endpoint = endpoints.first { $0.pid == pid } ?? (endpoints.count == 1 ? endpoints.first : nil)
+            if let endpoint {
+                do throws(ValgrindError) {
+                    return try await MonitorSession.connect(pid: endpoint.pid, prefix: layout.vgdbPrefix)
+                } catch {
+                    throw .startupMonitor(pid: endpoint.pid, error)
+                }
+            }
+            if ContinuousClock.now - started > timeout {
+                throw .startupTimedOut(
+                    seconds: timeout.seconds,
+                    socket: layout.socket,
+                    errorLog: LogTail(path: layout.errorLog, lines: []),
+                    valgrindLog: LogTail(path: layout.valgrindLog, lines: [])
+                )
+            }
+            // valgrind makes the FIFOs 150-200 ms after it starts (after reading the server's symbols).
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// The vgdb monitor opened while the server started, for the session to use; `nil` once taken, or
+    /// when the launch did not keep connections.
+    public func takeStartupMonitor() -> MonitorSession? {
+        defer { startupMonitor = nil }
+        return startupMonitor
+    }
+
+    /// The readiness connection, kept as the session's observer (``observerName``); `nil` once taken, or
+    /// when the launch did not keep connections.
+    public func takeReadyConnection() -> Connection? {
+        defer { readyConnection = nil }
+        return readyConnection
     }
 
     /// The result of `body`, caught, so that an `async let` keeps the error's type.
@@ -246,8 +359,13 @@ public actor ManagedServer {
         do throws(ServerError) { return .success(try await body()) } catch { return .failure(error) }
     }
 
-    private static func locateValgrind(path: String?) async throws(ServerError) -> ValgrindInstallation {
-        switch await ValgrindInstallation.locate(path: path) {
+    private static func locateValgrind(
+        path: String?,
+        memo: VersionMemo?
+    ) async throws(ServerError)
+        -> ValgrindInstallation
+    {
+        switch await ValgrindInstallation.locate(path: path, memo: memo) {
         case .found(let installation):
             return installation
         case .valgrindMissing(let searched):
@@ -421,8 +539,9 @@ public actor ManagedServer {
         timeout: Duration,
         started: ContinuousClock.Instant,
         underValgrind: Bool = true,
+        keeping keptName: String? = nil,
         progress: @Sendable (LaunchProgress) -> Void
-    ) async throws(ServerError) {
+    ) async throws(ServerError) -> Connection? {
         var lastReport = started
         while true {
             if let exit = exitBox.value {
@@ -444,15 +563,18 @@ public actor ManagedServer {
             }
             if Task.isCancelled { throw .cancelled }
             if FileIO.exists(layout.socket) {
+                // A kept probe becomes the observer, so it has the observer's options: no read timeout
+                // (the connect timeout also bounds the wait for the server's greeting).
                 let options = ConnectionOptions(
-                    name: "snapctl-readiness",
+                    name: keptName ?? "snapctl-readiness",
                     target: .socket(path: layout.socket),
                     connectTimeoutSeconds: 5,
-                    readTimeoutSeconds: 10
+                    readTimeoutSeconds: keptName == nil ? 10 : nil
                 )
                 if let probe = try? await Connection.connect(options) {
+                    if keptName != nil { return probe }
                     await probe.close()
-                    return
+                    return nil
                 }
             }
             if now - lastReport >= .milliseconds(250) {
@@ -530,6 +652,11 @@ public actor ManagedServer {
     /// Safe to call more than once and from several tasks: they share one shutdown. It runs to the end
     /// even if the calling task is cancelled (Ctrl-C must not leave a server behind).
     public func shutdown(timeouts: ShutdownTimeouts = ShutdownTimeouts()) async -> ShutdownOutcome {
+        if let shutdownTask { return await shutdownTask.value }
+        // What the session did not take: closed first, so that valgrind's exit waits for no vgdb reader.
+        let (monitor, connection) = (takeStartupMonitor(), takeReadyConnection())
+        await connection?.close()
+        await monitor?.close()
         if let shutdownTask { return await shutdownTask.value }
         let (pid, pgid, exitBox, layout) = (valgrindPID, processGroupID, exitBox, layout)
         let task = Task {

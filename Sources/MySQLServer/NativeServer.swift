@@ -164,7 +164,7 @@ public actor NativeServer {
         )
         let started = ContinuousClock.now
         do {
-            try await ManagedServer.waitUntilReady(
+            _ = try await ManagedServer.waitUntilReady(
                 pid: pid,
                 layout: layout,
                 exitBox: exitBox,

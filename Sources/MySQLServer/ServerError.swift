@@ -1,4 +1,5 @@
 import TextFormat
+import Valgrind
 
 /// Everything that can go wrong in the MySQLServer module, with what the user needs to fix it.
 ///
@@ -52,6 +53,8 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     case xtreeMemoryNotEnabled(pid: Int32, command: String)
     /// `allocations: true` with a valgrind older than 3.13, which has no `--xtree-memory`.
     case xtreeMemoryUnsupported(valgrind: String)
+    /// The vgdb monitor that lets a server held at startup run could not be opened.
+    case startupMonitor(pid: Int32, ValgrindError)
     /// The operation was cancelled (Ctrl-C); the server has been stopped.
     case cancelled
 
@@ -156,6 +159,9 @@ public enum ServerError: Error, Sendable, Hashable, CustomStringConvertible {
                 --xtree-memory=full; valgrind \(valgrind) is installed; upgrade valgrind or remove allocations: true \
                 from the plan
                 """
+        case .startupMonitor(let pid, let error):
+            return "the vgdb monitor could not connect to valgrind (pid \(pid)), which waits for it at the "
+                + "server's first instruction; the server has been stopped. \(error)"
         case .cancelled:
             return "cancelled; the server has been stopped"
         }

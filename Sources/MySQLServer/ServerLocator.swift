@@ -28,8 +28,20 @@ public enum ServerLocator {
         return found
     }
 
-    /// Runs `<binary> --version` and reads its flavour and version.
-    public static func identify(_ binary: String) async throws(ServerError) -> ServerBinary {
+    /// Runs `<binary> --version` and reads its flavour and version; with a `memo`, an output remembered
+    /// for the same file is read instead of running the binary again.
+    public static func identify(
+        _ binary: String,
+        memo: VersionMemo? = nil
+    ) async throws(ServerError)
+        -> ServerBinary
+    {
+        let identity = memo == nil ? nil : VersionMemo.identity(of: binary)
+        if let memo, let identity, let remembered = memo.recall(binary, identity: identity),
+            let known = serverBinary(binary, versionOutput: remembered)
+        {
+            return known
+        }
         let output: String
         do {
             let result = try await Subprocess.run(
@@ -42,9 +54,16 @@ public enum ServerLocator {
         } catch {
             throw .spawnFailed(command: "\(binary) --version", reason: "\(error)")
         }
-        guard let (flavor, version) = ServerBinary.parseVersionOutput(output) else {
+        guard let identified = serverBinary(binary, versionOutput: output) else {
             throw .unrecognisedServer(binary: binary, versionOutput: output)
         }
+        if let memo, let identity { memo.remember(output, for: binary, identity: identity) }
+        return identified
+    }
+
+    /// The binary a `--version` output describes, or `nil` when it names no known server.
+    static func serverBinary(_ binary: String, versionOutput output: String) -> ServerBinary? {
+        guard let (flavor, version) = ServerBinary.parseVersionOutput(output) else { return nil }
         let line = output.split(separator: "\n").first(where: { $0.contains(" Ver ") }).map(String.init) ?? output
         return ServerBinary(path: binary, flavor: flavor, version: version, versionLine: line.trimmed)
     }

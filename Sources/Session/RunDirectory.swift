@@ -140,9 +140,10 @@ struct RunDirectory: Sendable {
     }
 
     /// The formatter behind ``iso8601(_:)``, for a writer of many stamps to keep.
-    static func iso8601Formatter() -> ISO8601DateFormatter {
+    static func iso8601Formatter(milliseconds: Bool = false) -> ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
+        if milliseconds { formatter.formatOptions.insert(.withFractionalSeconds) }
         return formatter
     }
 }

@@ -156,8 +156,9 @@ actor RunRecorder {
 /// Appends timestamped lines to `logs/snapctl.log`.
 final class LogWriter: Sendable {
     private let handle: FileHandle?
-    /// One formatter for every line: making one costs more than writing the line.
-    private let stamp = Mutex(RunDirectory.iso8601Formatter())
+    /// One formatter for every line: making one costs more than writing the line. Milliseconds, because
+    /// the phases of a start (identification, the datadir copy, the observer) take tens of them.
+    private let stamp = Mutex(RunDirectory.iso8601Formatter(milliseconds: true))
 
     init(path: String) {
         _ = FileManager.default.createFile(atPath: path, contents: nil)

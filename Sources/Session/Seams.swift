@@ -35,6 +35,9 @@ protocol ProfiledServer: Sendable {
         -> any SQLSession
     /// Opens the observer connection (counters, `KILL QUERY`).
     func connectObserver() async throws(ServerError) -> any SQLSession
+    /// The vgdb monitor the server's start already opened, if any (taken once); otherwise the engine
+    /// connects one.
+    func takeStartupMonitor() async -> (any HeapMonitor)?
     /// The real story behind a connection error: a dead server is reported as such.
     func explain(_ error: ServerError) async -> ServerError
     /// Why the server is gone, or `nil` while it runs.
@@ -43,6 +46,10 @@ protocol ProfiledServer: Sendable {
     func waitForExit() async
     /// Stops the server if snapctl started it; says how, and what could not be cleaned up.
     func stop() async -> ServerStop
+}
+
+extension ProfiledServer {
+    func takeStartupMonitor() async -> (any HeapMonitor)? { nil }
 }
 
 /// Something to record about a server that started.

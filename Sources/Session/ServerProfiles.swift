@@ -31,7 +31,7 @@ enum ServerProfiles {
                 privateDirectory = directory
                 replicaOptions = replicaServerOptions(privateDirectory: directory)
             }
-            let launch = LaunchOptions(
+            var launch = LaunchOptions(
                 runDirectory: request.runDirectory,
                 serverBinary: settings.binary ?? (settings.flavor == .mysql ? "mysqld" : "mariadbd"),
                 flavor: flavor,
@@ -41,6 +41,8 @@ enum ServerProfiles {
                 searchPath: request.searchPath,
                 environment: settings.environment
             )
+            // The engine takes the vgdb monitor and the observer the launch opened.
+            launch.keepsConnections = true
             do throws(ServerError) {
                 let managed = try await ManagedServer.launch(launch, progress: request.progress)
                 return .success(
@@ -269,8 +271,11 @@ struct ManagedProfile: ProfiledServer {
     }
 
     func connectObserver() async throws(ServerError) -> any SQLSession {
-        try await server.connect(name: "snapctl-observer")
+        if let ready = await server.takeReadyConnection() { return ready }
+        return try await server.connect(name: ManagedServer.observerName)
     }
+
+    func takeStartupMonitor() async -> (any HeapMonitor)? { await server.takeStartupMonitor() }
 
     func explain(_ error: ServerError) async -> ServerError { await server.explain(error) }
 

@@ -205,7 +205,12 @@ actor SessionEngine {
         // while the observer connects and reads the facts (each round trip under valgrind costs ms).
         let effects = effects
         let (pid, vgdbPrefix) = (server.pid, server.vgdbPrefix)
-        let connectingMonitor = Task { await effects.connectMonitor(pid, vgdbPrefix) }
+        let connectingMonitor = Task {
+            if let opened = await server.takeStartupMonitor() {
+                return Result<any HeapMonitor, ValgrindError>.success(opened)
+            }
+            return await effects.connectMonitor(pid, vgdbPrefix)
+        }
         let observer: any SQLSession
         do throws(ServerError) {
             observer = try await server.connectObserver()
@@ -215,6 +220,7 @@ actor SessionEngine {
             return Ending(status: .startFailed, message: "observer connection: \(explained)", exitCode: 4)
         }
         opened.observer = observer
+        recorder.log.write("observer connected")
         // The facts are context for the report (version, envelope); a failure to read them is a warning.
         do throws(ServerError) {
             let facts = try await ServerFacts.read(from: observer)
@@ -237,16 +243,18 @@ actor SessionEngine {
             await recorder.warn("the server's memory variables could not be read: \(explained)")
         }
 
+        recorder.log.write("server facts read")
         let monitor: any HeapMonitor
         switch await connectingMonitor.value {
-        case .success(let connected): monitor = connected
+        case .success(let connected):
+            monitor = connected
+            recorder.log.write("vgdb monitor connected")
         case .failure(let error):
-            let code: Int32 =
-                switch error {
-                case .vgdbUnavailable, .timedOut, .lockHeld: 2
-                default: 4
-                }
-            return Ending(status: .startFailed, message: "vgdb monitor: \(error)", exitCode: code)
+            return Ending(
+                status: .startFailed,
+                message: "vgdb monitor: \(error)",
+                exitCode: StepRules.monitorExitCode(error)
+            )
         }
         let snapshotter = Snapshotter(
             monitor: monitor,

@@ -2,6 +2,7 @@ import MySQLServer
 import Plan
 import Report
 import RunRecord
+import Valgrind
 
 /// What running a step's work once gave.
 struct Execution: Sendable {
@@ -191,6 +192,15 @@ enum StepRules {
 
     /// The exit code of a start that failed with `error`: 2 for an environment problem (a missing
     /// program), 1 for bad input, 4 otherwise; an interruption is not a failure.
+    /// The exit status when the vgdb monitor cannot be opened: 2 for what the installation or another
+    /// debugger causes (no vgdb, a held lock, no answer), 4 otherwise.
+    static func monitorExitCode(_ error: ValgrindError) -> Int32 {
+        switch error {
+        case .vgdbUnavailable, .timedOut, .lockHeld: 2
+        default: 4
+        }
+    }
+
     static func startFailure(_ error: ServerError) -> Ending {
         let code: Int32
         switch error {
@@ -202,6 +212,8 @@ enum StepRules {
         case .socketPathTooLong, .passwordVariableUnset, .noSuchProcess, .noVgdbFIFO, .preloadMissing,
             .pagesAsHeapNotEnabled, .xtreeMemoryNotEnabled:
             code = 1
+        case .startupMonitor(_, let monitorError):
+            code = monitorExitCode(monitorError)
         default:
             code = 4
         }

@@ -48,14 +48,22 @@ public struct ValgrindInstallation: Sendable, Hashable, Codable {
 
     /// Finds valgrind and vgdb on `PATH` and reads valgrind's version.
     ///
-    /// - Parameter path: a `PATH`-style list; the process's own `PATH` when `nil`.
-    public static func locate(path: String? = nil) async -> Lookup {
+    /// - Parameters:
+    ///   - path: a `PATH`-style list; the process's own `PATH` when `nil`.
+    ///   - memo: where `valgrind --version` answers are remembered by the file's identity (none: always run).
+    public static func locate(path: String? = nil, memo: VersionMemo? = nil) async -> Lookup {
         let searchPath = Self.searchPath(path)
         guard let valgrind = findExecutable(named: "valgrind", in: searchPath) else {
             return .valgrindMissing(searchPath: searchPath)
         }
         guard let vgdb = findExecutable(named: "vgdb", in: searchPath) else {
             return .vgdbMissing(valgrind: valgrind, searchPath: searchPath)
+        }
+        let identity = memo == nil ? nil : VersionMemo.identity(of: valgrind)
+        if let memo, let identity, let remembered = memo.recall(valgrind, identity: identity),
+            let version = ValgrindVersion(parsing: remembered)
+        {
+            return .found(ValgrindInstallation(valgrind: valgrind, vgdb: vgdb, version: version))
         }
         let output: String
         do {
@@ -72,6 +80,7 @@ public struct ValgrindInstallation: Sendable, Hashable, Codable {
         guard let version = ValgrindVersion(parsing: output) else {
             return .versionUnreadable(valgrind: valgrind, output: output)
         }
+        if let memo, let identity { memo.remember(output, for: valgrind, identity: identity) }
         return .found(ValgrindInstallation(valgrind: valgrind, vgdb: vgdb, version: version))
     }
 

@@ -198,6 +198,19 @@ struct EngineRunTests {
         #expect(result.manifest.outcome.message?.hasPrefix("vgdb monitor:") == true)
         // The server that did start is stopped all the same.
         #expect(harness.server.state.withLock { $0.stopped })
+
+        // The monitor a held server's start opens fails as the engine's own would: vgdb's absence is 2,
+        // a vgdb that failed otherwise 4; the message says the server was stopped.
+        harness = EngineHarness()
+        harness.startFailure = .startupMonitor(pid: 41, .lockHeld(pid: 41, detail: "gdb is attached"))
+        result = try await harness.run("steps:\n  - snap: a\n")
+        #expect(result.exitCode == 2)
+        #expect(result.manifest.outcome.message?.contains("valgrind (pid 41)") == true)
+        #expect(result.manifest.outcome.message?.contains("the server has been stopped") == true)
+        harness = EngineHarness()
+        harness.startFailure = .startupMonitor(pid: 41, .vgdbFailed(pid: 41, prefix: "/run/vgdb", stderr: "boom"))
+        result = try await harness.run("steps:\n  - snap: a\n")
+        #expect(result.exitCode == 4)
     }
 
     @Test("parallel: every connection runs the statements; the rows are summed")
