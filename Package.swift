@@ -5,6 +5,9 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
+    // A release binary carries the Swift runtime and Foundation (see the snapctl target below); the
+    // modules say so in their link entries, which name the static libraries Foundation needs.
+    .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
 ]
 
 let subprocess: Target.Dependency = .product(name: "Subprocess", package: "swift-subprocess")
@@ -86,7 +89,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "snapctl", dependencies: ["SnapctlCLI"], swiftSettings: strict),
+        // Loading the Swift runtime, Foundation and ICU as some twenty shared libraries took about 12 ms of
+        // every start of a release binary (27-29 ms against 15-17 ms for `snapctl --version`).
+        .executableTarget(
+            name: "snapctl",
+            dependencies: ["SnapctlCLI"],
+            swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+        ),
 
         // Tests. TestSupport is what every test target shares: scratch directories, process and FIFO finders,
         // running the built binary, the real massif and xtree fixtures, checks on a finished run.
