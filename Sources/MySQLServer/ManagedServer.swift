@@ -1,4 +1,5 @@
 import Subprocess
+import Synchronization
 import Valgrind
 
 #if canImport(Glibc)
@@ -155,6 +156,15 @@ public actor ManagedServer {
         // symbols, 150-200 ms) and the copy overlap. The vgdb monitor that lets it run is kept for the session.
         let stopsAtStartup =
             options.keepsConnections && FlavorAdapter.canStopAtStartup(massifOptions: options.massifOptions)
+        func makeDatadir(with initialiser: String) async throws(ServerError) {
+            try await prepareDatadir(
+                adapter: adapter,
+                initialiser: initialiser,
+                layout: layout,
+                cache: options.datadirCache,
+                progress: progress
+            )
+        }
         var initialiser: String?
         if FileIO.exists(layout.datadir + "/mysql") {
             progress(.reusingDatadir(path: layout.datadir))
@@ -163,15 +173,7 @@ public actor ManagedServer {
                 throw .initialiserMissing(flavor: binary.flavor, name: adapter.initialiserName)
             }
             initialiser = found
-            if !stopsAtStartup {
-                try await prepareDatadir(
-                    adapter: adapter,
-                    initialiser: found,
-                    layout: layout,
-                    cache: options.datadirCache,
-                    progress: progress
-                )
-            }
+            if !stopsAtStartup { try await makeDatadir(with: found) }
         }
         if Task.isCancelled { throw .cancelled }
 
@@ -222,15 +224,7 @@ public actor ManagedServer {
         let observer: Connection?
         do throws(ServerError) {
             if stopsAtStartup {
-                if let initialiser {
-                    try await prepareDatadir(
-                        adapter: adapter,
-                        initialiser: initialiser,
-                        layout: layout,
-                        cache: options.datadirCache,
-                        progress: progress
-                    )
-                }
+                if let initialiser { try await makeDatadir(with: initialiser) }
                 if Task.isCancelled { throw .cancelled }
                 monitor = try await openStartupMonitor(
                     pid: pid,
@@ -543,6 +537,10 @@ public actor ManagedServer {
         progress: @Sendable (LaunchProgress) -> Void
     ) async throws(ServerError) -> Connection? {
         var lastReport = started
+        var attempt: ReadinessAttempt?
+        // An attempt still waiting when this throws is given up: a connection it makes later is closed,
+        // and one that waits for a greeting ends when the caller stops the server.
+        defer { attempt?.abandon() }
         while true {
             if let exit = exitBox.value {
                 throw .exitedDuringStartup(
@@ -562,20 +560,27 @@ public actor ManagedServer {
                 )
             }
             if Task.isCancelled { throw .cancelled }
-            if FileIO.exists(layout.socket) {
-                // A kept probe becomes the observer, so it has the observer's options: no read timeout
-                // (the connect timeout also bounds the wait for the server's greeting).
-                let options = ConnectionOptions(
-                    name: keptName ?? "snapctl-readiness",
-                    target: .socket(path: layout.socket),
-                    connectTimeoutSeconds: 5,
-                    readTimeoutSeconds: keptName == nil ? 10 : nil
-                )
-                if let probe = try? await Connection.connect(options) {
+            if let current = attempt {
+                switch current.poll() {
+                case .connected(let probe):
+                    attempt = nil
                     if keptName != nil { return probe }
                     await probe.close()
                     return nil
+                case .failed: attempt = nil
+                case .waiting: break
                 }
+            } else if FileIO.exists(layout.socket) {
+                // A kept probe becomes the observer, so it has the observer's options: no read timeout.
+                // The connector's connect timeout does not cover the server's greeting, so the attempt
+                // runs apart from this loop, which goes on watching the timeout, the exit and Ctrl-C.
+                attempt = ReadinessAttempt.start(
+                    ConnectionOptions(
+                        name: keptName ?? "snapctl-readiness",
+                        target: .socket(path: layout.socket),
+                        connectTimeoutSeconds: 5
+                    )
+                )
             }
             if now - lastReport >= .milliseconds(250) {
                 progress(
@@ -754,5 +759,67 @@ extension LogTail {
         if !lines.isEmpty { return self }
         let console = LogTail.read(consoleLog)
         return console.lines.isEmpty ? self : console
+    }
+}
+
+/// One readiness connection attempt, run in a task of its own so that whoever waits for it can still
+/// give up; a connection that arrives after that is closed.
+final class ReadinessAttempt: Sendable {
+    enum Poll: Sendable {
+        case waiting
+        case connected(Connection)
+        case failed
+    }
+
+    private enum State: Sendable {
+        case waiting
+        case connected(Connection)
+        case failed
+        case done
+    }
+
+    private let state = Mutex<State>(.waiting)
+
+    /// Starts connecting with `options`.
+    static func start(_ options: ConnectionOptions) -> ReadinessAttempt {
+        let attempt = ReadinessAttempt()
+        Task.detached {
+            guard let connection = try? await Connection.connect(options) else {
+                attempt.state.withLock { if case .waiting = $0 { $0 = .failed } }
+                return
+            }
+            let kept = attempt.state.withLock { state -> Bool in
+                guard case .waiting = state else { return false }
+                state = .connected(connection)
+                return true
+            }
+            if !kept { await connection.close() }
+        }
+        return attempt
+    }
+
+    /// The attempt's result once it has one (handed out once), or `.waiting`.
+    func poll() -> Poll {
+        state.withLock { state in
+            switch state {
+            case .waiting, .done: return .waiting
+            case .failed:
+                state = .done
+                return .failed
+            case .connected(let connection):
+                state = .done
+                return .connected(connection)
+            }
+        }
+    }
+
+    /// Gives the attempt up; a connection it made and nobody took is closed.
+    func abandon() {
+        let left = state.withLock { state -> Connection? in
+            defer { state = .done }
+            if case .connected(let connection) = state { return connection }
+            return nil
+        }
+        if let left { Task.detached { await left.close() } }
     }
 }

@@ -153,3 +153,54 @@ struct IdentifyMemoTests {
         #expect(runs() == 4)
     }
 }
+
+@Suite("Readiness probe")
+struct ReadinessProbeTests {
+    @Test("a socket that accepts but never greets: the wait still ends at its timeout, then the probe goes")
+    func silentSocketTimesOut() async throws {
+        let scratch = try Scratch("silent")
+        defer { scratch.cleanup() }
+        let layout = ServerRunLayout(runDirectory: scratch.path)
+        try FileManager.default.createDirectory(atPath: layout.serverDirectory, withIntermediateDirectories: true)
+        // A listener that never accepts: the kernel completes the connect, no greeting ever comes.
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in layout.socket.utf8.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        #expect(bound == 0, "bind \(layout.socket): errno \(errno)")
+        #expect(listen(listener, 8) == 0)
+        let started = ContinuousClock.now
+        do {
+            _ = try await ManagedServer.waitUntilReady(
+                pid: getpid(),
+                layout: layout,
+                exitBox: ExitBox(),
+                timeout: .milliseconds(500),
+                started: started,
+                keeping: ManagedServer.observerName,
+                progress: { _ in }
+            )
+            Issue.record("the wait should time out")
+        } catch {
+            guard case .startupTimedOut(_, let socket, _, _) = error else {
+                Issue.record("unexpected error: \(error)")
+                close(listener)
+                return
+            }
+            #expect(socket == layout.socket)
+        }
+        // The attempt's connection still waits in the listener's queue for a greeting: the wait ended
+        // without it. Closing the listener then ends the attempt.
+        var pending = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&pending, 1, 0) == 1, "the probe's connection should still be queued")
+        close(listener)
+    }
+}
