@@ -190,20 +190,26 @@ public actor ManagedServer {
         let threads = FlavorAdapter.maxThreads(
             serverOptions: options.serverOptions,
             massifOptions: options.massifOptions,
-            processors: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            processors: Self.onlineProcessors
         )
+        // Built a part at a time: one long `+` chain of optionals and conditionals can exceed the type
+        // checker's time limit on a loaded machine.
+        var valgrindOptions: [String] = []
+        if let threads { valgrindOptions.append("--max-threads=\(threads)") }
+        valgrindOptions += FlavorAdapter.startOptions(
+            serverHasDWARF: hasDWARF,
+            valgrind: valgrind.version,
+            massifOptions: options.massifOptions
+        )
+        valgrindOptions += synonyms
+        if stopsAtStartup { valgrindOptions.append(FlavorAdapter.stopAtStartupOption) }
+        valgrindOptions += options.massifOptions
         let command = ValgrindCommand(
             valgrind: valgrind.valgrind,
             vgdbPrefix: layout.vgdbPrefix,
             massifOutFile: layout.massifFinalFile,
             logFile: layout.valgrindLog,
-            massifOptions: (threads.map { ["--max-threads=\($0)"] } ?? [])
-                + FlavorAdapter.startOptions(
-                    serverHasDWARF: hasDWARF,
-                    valgrind: valgrind.version,
-                    massifOptions: options.massifOptions
-                )
-                + synonyms + (stopsAtStartup ? [FlavorAdapter.stopAtStartupOption] : []) + options.massifOptions,
+            massifOptions: valgrindOptions,
             program: binary.path,
             programArguments: flags.arguments,
             environment: tunables
@@ -331,6 +337,9 @@ public actor ManagedServer {
             try? await Task.sleep(for: .milliseconds(2))
         }
     }
+
+    /// The processors online: the server's thread limit and the datadir copy's threads depend on them.
+    static var onlineProcessors: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// The vgdb monitor opened while the server started, for the session to use; `nil` once taken, or
     /// when the launch did not keep connections.

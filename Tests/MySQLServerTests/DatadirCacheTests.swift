@@ -274,6 +274,15 @@ struct DatadirCacheTests {
         )
     }
 
+    @Test("the copy leaves a core to valgrind's start: one thread on one or two cores, two from three cores on")
+    func copyThreads() {
+        #expect(DatadirCache.copyThreads(processors: 0) == 1)
+        #expect(DatadirCache.copyThreads(processors: 1) == 1)
+        #expect(DatadirCache.copyThreads(processors: 2) == 1)
+        #expect(DatadirCache.copyThreads(processors: 3) == 2)
+        #expect(DatadirCache.copyThreads(processors: 64) == 2)
+    }
+
     @Test("the cache location: SNAPCTL_CACHE_DIR, then XDG_CACHE_HOME/snapctl, then ~/.cache/snapctl")
     func cacheLocation() {
         let all = ["SNAPCTL_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"]
