@@ -179,6 +179,29 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         !massifOptions.contains { $0.hasPrefix("--vgdb-stop-at") || $0 == "--vgdb=no" }
     }
 
+    /// Whether the user's own valgrind options hold the server at its first instruction until a vgdb
+    /// client connects: a `--vgdb-stop-at` list naming `startup` (or `all`), or `--vgdb-error=0`, with vgdb
+    /// on. valgrind takes the last of a repeated option. Such a server never gets ready by itself, and in a
+    /// session snapctl's monitor is the only client vgdb lets in, so the launch connects it at startup as it
+    /// does for its own hold.
+    public static func userStopsAtStartup(massifOptions: [String]) -> Bool {
+        var stopAt: [Substring] = []
+        var errorsBeforeGDB: Substring?
+        var vgdb: Substring = "yes"
+        for option in massifOptions {
+            guard let equals = option.firstIndex(of: "=") else { continue }
+            let value = option[option.index(after: equals)...]
+            switch option[..<equals] {
+            case "--vgdb-stop-at": stopAt = value.split(separator: ",")
+            case "--vgdb-error": errorsBeforeGDB = value
+            case "--vgdb": vgdb = value
+            default: break
+            }
+        }
+        guard vgdb != "no" else { return false }
+        return stopAt.contains("startup") || stopAt.contains("all") || errorsBeforeGDB == "0"
+    }
+
     /// The server's options for a private, socket-only server in `layout`.
     ///
     /// Workarounds (docs/architecture.md, "Valgrind, vgdb and MariaDB"): `--innodb-use-native-aio=0` below valgrind 3.23 (MariaDB

@@ -154,8 +154,12 @@ public actor ManagedServer {
         // With the session's connections kept, valgrind starts first and waits at the server's first
         // instruction while the datadir is copied: its own start (reading the server's and the libraries'
         // symbols, 150-200 ms) and the copy overlap. The vgdb monitor that lets it run is kept for the session.
-        let stopsAtStartup =
+        // The user's options may hold it there already; then the monitor connected at startup is what lets
+        // it run, whether or not the session keeps it.
+        let addsStartupHold =
             options.keepsConnections && FlavorAdapter.canStopAtStartup(massifOptions: options.massifOptions)
+        let stopsAtStartup =
+            addsStartupHold || FlavorAdapter.userStopsAtStartup(massifOptions: options.massifOptions)
         func makeDatadir(with initialiser: String) async throws(ServerError) {
             try await prepareDatadir(
                 adapter: adapter,
@@ -202,7 +206,7 @@ public actor ManagedServer {
             massifOptions: options.massifOptions
         )
         valgrindOptions += synonyms
-        if stopsAtStartup { valgrindOptions.append(FlavorAdapter.stopAtStartupOption) }
+        if addsStartupHold { valgrindOptions.append(FlavorAdapter.stopAtStartupOption) }
         valgrindOptions += options.massifOptions
         let command = ValgrindCommand(
             valgrind: valgrind.valgrind,
@@ -239,6 +243,12 @@ public actor ManagedServer {
                     timeout: options.startupTimeout,
                     started: started
                 )
+                if !options.keepsConnections, let opened = monitor {
+                    // Only the user's own hold brought it here, and nobody takes it: its handshake has let
+                    // the server run, and a relay left connected would keep every other vgdb client out.
+                    await opened.close()
+                    monitor = nil
+                }
             }
             observer = try await waitUntilReady(
                 pid: pid,

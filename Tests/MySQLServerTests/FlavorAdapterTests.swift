@@ -228,4 +228,24 @@ struct FlavorAdapterTests {
         #expect(options(false, ValgrindVersion(3, 16, 1)) == ["--read-inline-info=no"])
         #expect(options(true, ValgrindVersion(3, 17)) == ["--vex-guest-chase=no"])
     }
+
+    @Test("the user's own options that hold the server at startup: stop-at naming startup or all, vgdb-error=0")
+    func userStopsAtStartup() {
+        func holds(_ options: [String]) -> Bool { FlavorAdapter.userStopsAtStartup(massifOptions: options) }
+        #expect(holds(["--vgdb-stop-at=startup"]))
+        #expect(holds(["--depth=40", "--vgdb-stop-at=exit,startup"]))
+        #expect(holds(["--vgdb-stop-at=all"]))
+        #expect(holds(["--vgdb-error=0"]))
+        #expect(!holds([]))
+        #expect(!holds(["--vgdb-stop-at=exit"]))
+        #expect(!holds(["--vgdb-stop-at=none"]))
+        #expect(!holds(["--vgdb-error=1"]))
+        // valgrind takes the last of a repeated option, and with vgdb off nothing waits for a client.
+        #expect(!holds(["--vgdb-stop-at=startup", "--vgdb-stop-at=none"]))
+        #expect(holds(["--vgdb-stop-at=none", "--vgdb-stop-at=startup"]))
+        #expect(!holds(["--vgdb-stop-at=startup", "--vgdb=no"]))
+        #expect(holds(["--vgdb=no", "--vgdb=yes", "--vgdb-error=0"]))
+        // Either way snapctl adds no hold of its own beside the user's.
+        #expect(!FlavorAdapter.canStopAtStartup(massifOptions: ["--vgdb-stop-at=startup"]))
+    }
 }

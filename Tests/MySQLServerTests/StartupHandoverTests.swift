@@ -77,6 +77,67 @@ struct StartupHandoverTests {
         #expect(fifos(under: run.path).isEmpty)
     }
 
+    @Test("the user's own --vgdb-stop-at=startup: the launch's monitor lets the server run and is handed over")
+    func usersOwnStartupHold() async throws {
+        let run = try Scratch("handover-user-hold")
+        defer { run.cleanup() }
+        var options = LaunchOptions(runDirectory: run.path)
+        options.keepsConnections = true
+        options.massifOptions = ["--vgdb-stop-at=startup"]
+        options.startupTimeout = .seconds(60)
+        let server = try await ManagedServer.launch(options)
+        do {
+            let arguments = server.valgrindCommand.arguments
+            #expect(arguments.filter { $0.hasPrefix("--vgdb-stop-at") } == ["--vgdb-stop-at=startup"], "\(arguments)")
+            let monitor = try #require(await server.takeStartupMonitor())
+            let snapshot = run.path + "/user-hold.massif"
+            try await monitor.snapshot(to: snapshot)
+            #expect(try String(contentsOfFile: snapshot, encoding: .utf8).hasPrefix("desc:"))
+            await monitor.close()
+        } catch {
+            _ = await server.shutdown()
+            throw error
+        }
+        let outcome = await server.shutdown()
+        #expect(outcome.method == .sqlShutdown)
+        #expect(outcome.exit == .exited(0))
+        #expect(processesMentioning(run.path).isEmpty, "\(processesMentioning(run.path))")
+        #expect(fifos(under: run.path).isEmpty)
+    }
+
+    @Test("a launch that keeps nothing with the user's --vgdb-error=0: the server runs, no relay stays, vgdb is free")
+    func usersHoldWithoutKeeping() async throws {
+        let run = try Scratch("user-hold-unkept")
+        defer { run.cleanup() }
+        var options = LaunchOptions(runDirectory: run.path)
+        options.massifOptions = ["--vgdb-error=0"]
+        options.startupTimeout = .seconds(60)
+        let server = try await ManagedServer.launch(options)
+        do {
+            #expect(await server.takeStartupMonitor() == nil)
+            let relays = processesMentioning(run.path).filter { line in
+                // "PID: COMMAND ARGS": a vgdb relay, not valgrind's own command line (which names vgdb's prefix).
+                let command = line.split(separator: ": ", maxSplits: 1).last?.split(separator: " ").first ?? ""
+                return command.split(separator: "/").last == "vgdb"
+            }
+            #expect(relays.isEmpty, "the startup relay should be closed once the server runs: \(relays)")
+            // The lock on the shared file is free: a monitor of the caller's own connects.
+            let monitor = try await MonitorSession.connect(pid: server.valgrindPID, prefix: server.layout.vgdbPrefix)
+            let snapshot = run.path + "/unkept.massif"
+            try await monitor.snapshot(to: snapshot)
+            #expect(try String(contentsOfFile: snapshot, encoding: .utf8).hasPrefix("desc:"))
+            await monitor.close()
+        } catch {
+            _ = await server.shutdown()
+            throw error
+        }
+        let outcome = await server.shutdown()
+        #expect(outcome.method == .sqlShutdown)
+        #expect(outcome.exit == .exited(0))
+        #expect(processesMentioning(run.path).isEmpty, "\(processesMentioning(run.path))")
+        #expect(fifos(under: run.path).isEmpty)
+    }
+
     @Test("a datadir that cannot be made while valgrind waits at startup: the error, and valgrind is gone")
     func failedInitialisationKillsHeldValgrind() async throws {
         let scratch = try Scratch("handover-init")
