@@ -5,6 +5,19 @@ import Testing
 
 @testable import SnapctlCLI
 
+/// Where the command tests write their Massif files: one directory for the test process, removed when the
+/// process exits (the tests call ``MassifCommandTests/write(_:name:)`` from many places and keep no handle
+/// to clean up after each).
+enum CLIFixtures {
+    static let directory: String = {
+        let path = "/tmp/snapctl-cli-\(getpid())"
+        atexit {
+            try? FileManager.default.removeItem(atPath: "/tmp/snapctl-cli-\(getpid())")
+        }
+        return path
+    }()
+}
+
 @Suite struct MassifCommandTests {
     static let file = """
         desc: --detailed-freq=1
@@ -45,10 +58,10 @@ import Testing
 
         """
 
+    /// Writes `text` to a file of its own (a directory per call, so that names may repeat) below
+    /// ``CLIFixtures/directory``, which goes when the test process ends.
     static func write(_ text: String, name: String = "a.massif") throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "snapctl-cli-\(UUID().uuidString)"
-        )
+        let directory = URL(fileURLWithPath: CLIFixtures.directory).appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent(name)
         try text.write(to: url, atomically: true, encoding: .utf8)
