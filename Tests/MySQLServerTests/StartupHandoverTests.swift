@@ -13,13 +13,8 @@ import Valgrind
 struct StartupHandoverTests {
     @Test("the monitor and the observer opened by the launch work, are taken once, and shutdown is clean")
     func handsOverMonitorAndObserver() async throws {
-        let run = try Scratch("handover")
-        defer { run.cleanup() }
-        var options = LaunchOptions(runDirectory: run.path)
-        options.keepsConnections = true
         let events = EventLog()
-        let server = try await ManagedServer.launch(options) { events.append($0) }
-        do {
+        try await withLaunchedServer("handover", keepsConnections: true, events: events) { server, run in
             #expect(server.valgrindCommand.arguments.contains(FlavorAdapter.stopAtStartupOption))
             // The datadir came after valgrind started: the copy overlapped valgrind's own start.
             let order = events.snapshot().compactMap { event -> String? in
@@ -48,16 +43,7 @@ struct StartupHandoverTests {
             #expect(user.rows.first?.first ?? nil == "root@localhost")
             await observer.close()
             await monitor.close()
-        } catch {
-            _ = await server.shutdown()
-            throw error
         }
-        let outcome = await server.shutdown()
-        #expect(outcome.method == .sqlShutdown)
-        #expect(outcome.exit == .exited(0))
-        #expect(outcome.processGroupGone)
-        #expect(processesMentioning(run.path).isEmpty, "\(processesMentioning(run.path))")
-        #expect(fifos(under: run.path).isEmpty)
     }
 
     @Test("connections nobody takes are closed at shutdown: SQL shutdown, no vgdb relay left")
@@ -77,23 +63,24 @@ struct StartupHandoverTests {
         #expect(fifos(under: run.path).isEmpty)
     }
 
-    @Test("the user's own --vgdb-stop-at=startup: the launch's monitor lets the server run and is handed over")
-    func usersOwnStartupHold() async throws {
-        let run = try Scratch("handover-user-hold")
+    /// Launches a server with `massifOptions`, runs `body` on it, and checks that it then stops with SQL
+    /// `SHUTDOWN` and leaves no process or FIFO behind.
+    private func withLaunchedServer(
+        _ label: String,
+        massifOptions: [String] = [],
+        keepsConnections: Bool,
+        events: EventLog? = nil,
+        _ body: (ManagedServer, Scratch) async throws -> Void
+    ) async throws {
+        let run = try Scratch(label)
         defer { run.cleanup() }
         var options = LaunchOptions(runDirectory: run.path)
-        options.keepsConnections = true
-        options.massifOptions = ["--vgdb-stop-at=startup"]
+        options.keepsConnections = keepsConnections
+        options.massifOptions = massifOptions
         options.startupTimeout = .seconds(60)
-        let server = try await ManagedServer.launch(options)
+        let server = try await ManagedServer.launch(options) { events?.append($0) }
         do {
-            let arguments = server.valgrindCommand.arguments
-            #expect(arguments.filter { $0.hasPrefix("--vgdb-stop-at") } == ["--vgdb-stop-at=startup"], "\(arguments)")
-            let monitor = try #require(await server.takeStartupMonitor())
-            let snapshot = run.path + "/user-hold.massif"
-            try await monitor.snapshot(to: snapshot)
-            #expect(try String(contentsOfFile: snapshot, encoding: .utf8).hasPrefix("desc:"))
-            await monitor.close()
+            try await body(server, run)
         } catch {
             _ = await server.shutdown()
             throw error
@@ -101,19 +88,35 @@ struct StartupHandoverTests {
         let outcome = await server.shutdown()
         #expect(outcome.method == .sqlShutdown)
         #expect(outcome.exit == .exited(0))
+        #expect(outcome.processGroupGone)
         #expect(processesMentioning(run.path).isEmpty, "\(processesMentioning(run.path))")
         #expect(fifos(under: run.path).isEmpty)
     }
 
+    /// A light snapshot through `monitor` is written where asked.
+    private func expectSnapshot(through monitor: MonitorSession, to path: String) async throws {
+        try await monitor.snapshot(to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("desc:"))
+        await monitor.close()
+    }
+
+    @Test("the user's own --vgdb-stop-at=startup: the launch's monitor lets the server run and is handed over")
+    func usersOwnStartupHold() async throws {
+        try await withLaunchedServer("user-hold", massifOptions: ["--vgdb-stop-at=startup"], keepsConnections: true) {
+            server,
+            run in
+            let arguments = server.valgrindCommand.arguments
+            #expect(arguments.filter { $0.hasPrefix("--vgdb-stop-at") } == ["--vgdb-stop-at=startup"], "\(arguments)")
+            let monitor = try #require(await server.takeStartupMonitor())
+            try await expectSnapshot(through: monitor, to: run.path + "/user-hold.massif")
+        }
+    }
+
     @Test("a launch that keeps nothing with the user's --vgdb-error=0: the server runs, no relay stays, vgdb is free")
     func usersHoldWithoutKeeping() async throws {
-        let run = try Scratch("user-hold-unkept")
-        defer { run.cleanup() }
-        var options = LaunchOptions(runDirectory: run.path)
-        options.massifOptions = ["--vgdb-error=0"]
-        options.startupTimeout = .seconds(60)
-        let server = try await ManagedServer.launch(options)
-        do {
+        try await withLaunchedServer("user-hold-unkept", massifOptions: ["--vgdb-error=0"], keepsConnections: false) {
+            server,
+            run in
             #expect(await server.takeStartupMonitor() == nil)
             let relays = processesMentioning(run.path).filter { line in
                 // "PID: COMMAND ARGS": a vgdb relay, not valgrind's own command line (which names vgdb's prefix).
@@ -123,19 +126,8 @@ struct StartupHandoverTests {
             #expect(relays.isEmpty, "the startup relay should be closed once the server runs: \(relays)")
             // The lock on the shared file is free: a monitor of the caller's own connects.
             let monitor = try await MonitorSession.connect(pid: server.valgrindPID, prefix: server.layout.vgdbPrefix)
-            let snapshot = run.path + "/unkept.massif"
-            try await monitor.snapshot(to: snapshot)
-            #expect(try String(contentsOfFile: snapshot, encoding: .utf8).hasPrefix("desc:"))
-            await monitor.close()
-        } catch {
-            _ = await server.shutdown()
-            throw error
+            try await expectSnapshot(through: monitor, to: run.path + "/unkept.massif")
         }
-        let outcome = await server.shutdown()
-        #expect(outcome.method == .sqlShutdown)
-        #expect(outcome.exit == .exited(0))
-        #expect(processesMentioning(run.path).isEmpty, "\(processesMentioning(run.path))")
-        #expect(fifos(under: run.path).isEmpty)
     }
 
     @Test("a datadir that cannot be made while valgrind waits at startup: the error, and valgrind is gone")
