@@ -356,6 +356,19 @@ extension PlanReader {
                 )
             }
         }
+        // valgrind would hold the ending server for a debugger: snapctl's stop would wait for nothing, kill it,
+        // and lose Massif's final file.
+        for option in massif.options where option.hasPrefix("--vgdb-stop-at=") {
+            let events = option.dropFirst("--vgdb-stop-at=".count).split(separator: ",")
+            if events.contains("exit") || events.contains("all"), let field = fields["options"] {
+                fail(
+                    "'options' in massif has \(option): valgrind would wait at the server's exit for a debugger, "
+                        + "and snapctl, which stops the server itself, would have to kill it and lose Massif's "
+                        + "final file; leave exit out (startup is fine)",
+                    at: field.value
+                )
+            }
+        }
         return massif
     }
 

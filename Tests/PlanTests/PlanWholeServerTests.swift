@@ -62,6 +62,16 @@ import Testing
                 "write pages_as_heap: true instead"
             ) == true
         )
+        for stop in ["exit", "startup,exit", "all"] {
+            #expect(
+                errorLines("version: 1\nmassif: {options: [\"--vgdb-stop-at=\(stop)\"]}\nsteps: [{snap: a}]") == [
+                    "plan.yaml:2:19: 'options' in massif has --vgdb-stop-at=\(stop): valgrind would wait at the "
+                        + "server's exit for a debugger, and snapctl, which stops the server itself, would have to "
+                        + "kill it and lose Massif's final file; leave exit out (startup is fine)"
+                ]
+            )
+        }
+        #expect(errorLines("version: 1\nmassif: {options: [--vgdb-stop-at=startup]}\nsteps: [{snap: a}]").isEmpty)
         #expect(
             errorLines("version: 1\nmassif: {pages_as_hep: true}\nsteps: [{snap: a}]") == [
                 "plan.yaml:2:10: unknown key 'pages_as_hep' in massif; did you mean 'pages_as_heap'?"
