@@ -72,6 +72,17 @@ import Testing
             )
         }
         #expect(errorLines("version: 1\nmassif: {options: [--vgdb-stop-at=startup]}\nsteps: [{snap: a}]").isEmpty)
+        // The last of a repeated option is the one valgrind takes.
+        #expect(
+            errorLines(
+                "version: 1\nmassif: {options: [--vgdb-stop-at=exit, --vgdb-stop-at=startup]}\nsteps: [{snap: a}]"
+            ).isEmpty
+        )
+        #expect(
+            errorLines(
+                "version: 1\nmassif: {options: [--vgdb-stop-at=startup, --vgdb-stop-at=all]}\nsteps: [{snap: a}]"
+            ).count == 1
+        )
         #expect(
             errorLines("version: 1\nmassif: {pages_as_hep: true}\nsteps: [{snap: a}]") == [
                 "plan.yaml:2:10: unknown key 'pages_as_hep' in massif; did you mean 'pages_as_heap'?"
