@@ -64,7 +64,10 @@ public enum CachedDatadir: Sendable, Hashable {
 ///   collision is a rebuild, not a wrong datadir.
 /// * The key names the binary's and the initialiser's size and modification time, the version line and the
 ///   command: a server upgrade or other options make a new entry; entries of the same binary path whose
-///   binary has changed are deleted when the new one is built.
+///   binary has changed, or that an older snapctl made another way (the key's first line), are deleted when
+///   the new one is built.
+/// * A datadir is kept as the initialiser left it, less InnoDB's buffer-pool dump (see
+///   `ManagedServer.initialiseDatadir`).
 /// * Any cache failure falls back to initialising into the run directly: the cache never fails a run.
 struct DatadirCache: Sendable {
     /// The cache directory (`~/.cache/snapctl`).
@@ -98,7 +101,7 @@ struct DatadirCache: Sendable {
                 return "size=\(info.st_size) mtime=\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
             }
             text = """
-                snapctl datadir cache 1
+                \(Self.format)
                 binary-path: \(binary.path)
                 binary: \(identity(binary.path))
                 version: \(binary.versionLine)
@@ -111,6 +114,10 @@ struct DatadirCache: Sendable {
             let digest = Self.crc32(Array(text.utf8))
             name = "\(binary.flavor.rawValue)-\(binary.version)-\(String(digest, radix: 16))"
         }
+
+        /// The first line of every key: entries made another way (2: without the initialiser's buffer-pool
+        /// dump) are never used, and are deleted when an entry of the same binary path is built.
+        static let format = "snapctl datadir cache 2"
 
         /// The run directory the key's command is written for.
         static let placeholderLayout = ServerRunLayout(runDirectory: "/RUN")
@@ -211,13 +218,15 @@ struct DatadirCache: Sendable {
         if rename(entry, trash) == 0 { FileIO.removeTree(trash) }
     }
 
-    /// Deletes entries made from the same binary path when that binary has changed since (an upgrade).
+    /// Deletes entries made from the same binary path when that binary has changed since (an upgrade), or
+    /// when they were made another way (an older ``Key/format``), which no run uses again.
     private func pruneStale(except key: Key) {
         guard let path = key.field("binary-path"), let identity = key.field("binary") else { return }
         for name in FileIO.list(entriesDirectory) where !name.hasPrefix(".") && name != key.name {
             guard let text = FileIO.readAll(entriesDirectory + "/" + name + "/key") else { continue }
             let other = Key(text: text, name: name)
-            if other.field("binary-path") == path && other.field("binary") != identity {
+            let otherFormat = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
+            if other.field("binary-path") == path && (other.field("binary") != identity || otherFormat != Key.format) {
                 discard(entriesDirectory + "/" + name)
             }
         }

@@ -475,7 +475,15 @@ public actor ManagedServer {
             let shown = LogTail.read(layout.initialisationLog, lines: 40).lines.joined(separator: "\n")
             throw .datadirInitialisationFailed(command: command.description, exit: exit, output: shown)
         }
+        // The initialiser's shutdown dumped the list of pages its bootstrap touched. A server started on that
+        // datadir would load them in a background thread: under valgrind every thread takes turns on one core,
+        // so the load slows the server's start and can still be running at the first step. A freshly
+        // initialised server needs none of them; InnoDB reads each page when a statement first needs it.
+        unlink(layout.datadir + "/" + bufferPoolDump)
     }
+
+    /// InnoDB's buffer-pool dump in a datadir (`innodb_buffer_pool_filename`'s default).
+    static let bufferPoolDump = "ib_buffer_pool"
 
     /// Starts a program (valgrind, or a server not profiled) in a new process group; a supervising task
     /// waits for its exit and records it.

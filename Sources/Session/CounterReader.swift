@@ -6,8 +6,10 @@ import RunRecord
 /// one place their queries are written and their rows turned into ``ServerCounters``.
 enum CounterReader {
     static let memoryUsedQuery = "SHOW GLOBAL STATUS LIKE 'Memory_used'"
-    static let processlistQuery =
-        "SELECT ID, USER, COMMAND, MEMORY_USED FROM information_schema.PROCESSLIST ORDER BY ID"
+    /// Unordered: the rows are sorted here. An `ORDER BY` made the server run a filesort (and allocate
+    /// its sort buffer) inside every counter read, and translating the filesort code under valgrind added
+    /// about 30 ms to the first step (measured on MariaDB 10.11: 103 ms against 134 ms for the first read).
+    static let processlistQuery = "SELECT ID, USER, COMMAND, MEMORY_USED FROM information_schema.PROCESSLIST"
     static let globalStatusQuery = "SHOW GLOBAL STATUS"
     static let performanceSchemaQuery =
         "SELECT SUM(CURRENT_NUMBER_OF_BYTES_USED) FROM performance_schema.memory_summary_global_by_event_name"
@@ -44,12 +46,14 @@ enum CounterReader {
         result.rows.first.flatMap { $0.count >= 2 ? $0[1] : nil }.flatMap { UInt64($0) }
     }
 
+    /// The process list's rows by connection id (the query leaves the order to the server).
     static func processlist(_ result: QueryResult) -> [ProcessMemory] {
-        result.rows.compactMap { row in
+        let rows = result.rows.compactMap { row -> ProcessMemory? in
             guard row.count == 4, let id = row[0].flatMap({ UInt64($0) }), let memory = row[3].flatMap({ UInt64($0) })
             else { return nil }
             return ProcessMemory(id: id, user: row[1] ?? "", command: row[2] ?? "", memoryUsed: memory)
         }
+        return rows.sorted { $0.id < $1.id }
     }
 
     static func globalStatus(_ result: QueryResult) -> [String: Int64] {

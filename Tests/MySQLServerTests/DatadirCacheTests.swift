@@ -84,6 +84,11 @@ struct DatadirCacheTests {
         #expect(!Self.initialised(secondEvents), "a cached datadir must not run the initialiser again")
         let copied = ServerRunLayout(runDirectory: second.path).datadir
         #expect(try DatadirCache.manifest(of: copied) == String(contentsOfFile: entry + "/manifest", encoding: .utf8))
+        // The initialiser's buffer-pool dump is not kept: a server started on it would load those pages in
+        // the background while it starts.
+        #expect(FileIO.exists(copied + "/ibdata1"))
+        #expect(!FileIO.exists(copied + "/" + ManagedServer.bufferPoolDump))
+        #expect(!FileIO.exists(entry + "/server/data/" + ManagedServer.bufferPoolDump))
         let log = try String(
             contentsOfFile: ServerRunLayout(runDirectory: second.path).initialisationLog,
             encoding: .utf8
@@ -169,6 +174,32 @@ struct DatadirCacheTests {
         }
         #expect(new != old)
         #expect(Self.entries(setup.root.path) == [URL(fileURLWithPath: new).lastPathComponent])
+    }
+
+    @Test("an entry an older snapctl made another way is not used, and is deleted when the new one is built")
+    func olderFormatIsReplaced() async throws {
+        let setup = try await Setup()
+        defer { setup.root.cleanup() }
+        let (first, firstEvents) = try await setup.prepare("f1")
+        defer { first.cleanup() }
+        let entry = try #require(Self.outcome(firstEvents)).entry
+        // The same entry as an older snapctl would have keyed it: another first line, so another name.
+        let key = try String(contentsOfFile: entry + "/key", encoding: .utf8)
+        let oldKey = key.replacingOccurrences(of: DatadirCache.Key.format, with: "snapctl datadir cache 1")
+        #expect(oldKey != key)
+        let oldEntry = setup.root.path + "/datadirs/mariadb-old-format"
+        try FileManager.default.copyItem(atPath: entry, toPath: oldEntry)
+        try oldKey.write(toFile: oldEntry + "/key", atomically: true, encoding: .utf8)
+        // Our entry goes too; the next run builds it again and deletes the older one.
+        try FileManager.default.removeItem(atPath: entry)
+        let (second, secondEvents) = try await setup.prepare("f2")
+        defer { second.cleanup() }
+        guard case .built(let rebuilt) = Self.outcome(secondEvents) else {
+            Issue.record("expected the entry to be built again, got \(secondEvents)")
+            return
+        }
+        #expect(rebuilt == entry)
+        #expect(Self.entries(setup.root.path) == [URL(fileURLWithPath: entry).lastPathComponent])
     }
 
     @Test("a damaged entry is detected, replaced, and the run still gets a good datadir")
