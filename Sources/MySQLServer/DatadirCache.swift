@@ -116,7 +116,8 @@ struct DatadirCache: Sendable {
         }
 
         /// The first line of every key: entries made another way (2: without the initialiser's buffer-pool
-        /// dump) are never used, and are deleted when an entry of the same binary path is built.
+        /// dump and, in MariaDB, root's network accounts) are never used, and are deleted when an entry of the
+        /// same binary path is built.
         static let format = "snapctl datadir cache 2"
 
         /// The run directory the key's command is written for.

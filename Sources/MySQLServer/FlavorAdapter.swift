@@ -64,7 +64,24 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
         return "--innodb-log-file-size=\(redoLogSize)"
     }
 
-    /// The command that creates an empty datadir with a passwordless root.
+    /// What the initialiser runs after its own SQL (`--extra-file`, written by `initialiseDatadir`).
+    ///
+    /// With `--auth-root-authentication-method=normal`, MariaDB's initialiser makes passwordless roots with
+    /// every privilege: `localhost` (the socket snapctl uses), `127.0.0.1`, `::1` and the machine's host
+    /// name. The network accounts serve snapctl nothing, and a server that listens, like a replica's primary
+    /// on the loopback address, would let any local user in as root through them. Bootstrap SQL edits the
+    /// grant tables directly, as the initialiser's own does.
+    public static let initialisationSQL = """
+        DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';
+        DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host <> 'localhost';
+
+        """
+
+    /// Whether the initialisation removes root's network accounts: MariaDB from 10.4, whose grants live
+    /// in `mysql.global_priv`. MySQL's `--initialize-insecure` makes `root@localhost` only.
+    var removesNetworkRoot: Bool { flavor == .mariadb && binary.version >= ServerVersion(10, 4) }
+
+    /// The command that creates an empty datadir with a passwordless root (on the socket only).
     ///
     /// - Parameter initialiser: the path of `mariadb-install-db` (MariaDB); ignored for MySQL, which
     ///   initialises with the server binary itself.
@@ -80,7 +97,7 @@ public struct FlavorAdapter: Sendable, Hashable, Codable {
                     "--skip-name-resolve",
                     redoLogOption,
                     "--innodb-buffer-pool-size=\(bufferPoolSize)",
-                ]
+                ] + (removesNetworkRoot ? ["--extra-file=\(layout.initialisationSQL)"] : [])
             )
         case .mysql:
             return ProgramCommand(

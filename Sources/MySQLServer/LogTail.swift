@@ -137,10 +137,12 @@ enum FileIO {
 }
 
 extension FileIO {
-    /// Replaces a file's contents (best effort: a log that cannot be written is not worth failing for).
-    static func writeFile(_ path: String, contents: String) {
+    /// Replaces a file's contents; false when it could not (`errno` says why). Logs ignore the answer: a
+    /// log that cannot be written is not worth failing for.
+    @discardableResult
+    static func writeFile(_ path: String, contents: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var bytes = Array(contents.utf8)
         var written = 0
@@ -149,8 +151,9 @@ extension FileIO {
                 guard let base = buffer.baseAddress else { return 0 }
                 return write(fd, base + written, buffer.count - written)
             }
-            if count <= 0 { return }
+            if count <= 0 { return false }
             written += count
         }
+        return true
     }
 }

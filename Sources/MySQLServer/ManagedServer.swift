@@ -445,6 +445,16 @@ public actor ManagedServer {
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(5)),
             .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
         ]
+        let extraFile = command.arguments.contains("--extra-file=\(layout.initialisationSQL)")
+        if extraFile {
+            guard FileIO.writeFile(layout.initialisationSQL, contents: FlavorAdapter.initialisationSQL) else {
+                throw .runDirectory(
+                    path: layout.initialisationSQL,
+                    reason: "cannot write the initialiser's SQL: \(String(cString: strerror(errno)))"
+                )
+            }
+        }
+        defer { if extraFile { unlink(layout.initialisationSQL) } }
         let output: String
         let exit: ProcessExit
         do {

@@ -58,6 +58,8 @@ public struct ServerRunLayout: Sendable, Hashable, Codable {
     }
     /// `RUN/logs/datadir-init.log`: the output of the datadir initialiser.
     public var initialisationLog: String { logsDirectory + "/" + logPrefix + "datadir-init.log" }
+    /// SQL the initialiser runs after its own (see `FlavorAdapter.initialisationSQL`); there only while it runs.
+    public var initialisationSQL: String { serverDirectory + "/initialise.sql" }
 
     /// The longest unix socket path Linux accepts: `sizeof(sockaddr_un.sun_path)` (108) minus the NUL.
     public static let maximumSocketPathLength = 107

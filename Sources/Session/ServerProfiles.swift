@@ -115,8 +115,11 @@ enum ServerProfiles {
                     flavor: flavor,
                     leadingOptions: primaryServerOptions,
                     serverOptions: settings.options,
-                    // Last, so that no option of the plan moves the primary off the loopback address.
-                    trailingOptions: ["--bind-address=127.0.0.1", "--port=\(port)"],
+                    // Last, so that no option of the plan moves the primary off the loopback address or
+                    // lets a loopback connection pass for `localhost`: with names resolved, 127.0.0.1 is
+                    // `localhost`, and root@localhost has no password. With `--skip-name-resolve` a TCP login
+                    // matches only accounts made for its address, and the datadir has no such root.
+                    trailingOptions: ["--skip-name-resolve", "--bind-address=127.0.0.1", "--port=\(port)"],
                     startupTimeout: settings.startupTimeout.duration,
                     searchPath: request.searchPath,
                     environment: settings.environment

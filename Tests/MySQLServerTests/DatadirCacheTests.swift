@@ -107,6 +107,16 @@ struct DatadirCacheTests {
             let connection = try await server.connect(name: "main")
             let result = try await connection.execute("SELECT COUNT(*) FROM mysql.user WHERE user = 'root'")
             #expect(result.rows.first?.first ?? nil != "0")
+            // Root is there on the socket only: no passwordless root for a server that listens on the network.
+            let roots = try await connection.execute(
+                "SELECT GROUP_CONCAT(Host ORDER BY Host) FROM mysql.global_priv WHERE User = 'root'"
+            )
+            #expect(roots.rows.first?.first ?? nil == "localhost")
+            let proxies = try await connection.execute(
+                "SELECT COUNT(*) FROM mysql.proxies_priv WHERE User = 'root' AND Host <> 'localhost'"
+            )
+            #expect(proxies.rows.first?.first ?? nil == "0")
+            #expect(!FileIO.exists(ServerRunLayout(runDirectory: run.path).initialisationSQL))
             await connection.close()
         } catch {
             _ = await server.shutdown()

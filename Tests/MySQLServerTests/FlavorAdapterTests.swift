@@ -106,7 +106,9 @@ struct FlavorAdapterTests {
         #expect(flags.arguments[positions[1]] == "--innodb-buffer-pool-size=128M")
     }
 
-    @Test("MariaDB initialises with mariadb-install-db, a passwordless root, no test db and a small redo log")
+    @Test(
+        "MariaDB initialises with mariadb-install-db, a passwordless root on the socket only, no test db and a small redo log"
+    )
     func mariadbInitialisation() {
         let adapter = FlavorAdapter(binary: mariadb, runningAsRoot: true)
         let command = adapter.initialisationCommand(initialiser: "/usr/bin/mariadb-install-db", layout: layout)
@@ -116,9 +118,25 @@ struct FlavorAdapterTests {
                 "--no-defaults", "--datadir=/r/server/data", "--tmpdir=/r/server/tmp", "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db", "--skip-name-resolve", "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M",
+                "--extra-file=/r/server/initialise.sql",
             ]
         )
         #expect(adapter.initialiserName == "mariadb-install-db")
+        // The extra SQL removes root's network accounts, in both grant tables that hold them.
+        for table in ["mysql.global_priv", "mysql.proxies_priv"] {
+            #expect(
+                FlavorAdapter.initialisationSQL.contains("DELETE FROM \(table) WHERE User = 'root' AND Host <> 'localhost';")
+            )
+        }
+        // Before 10.4 the grants live in mysql.user, and there is no global_priv to edit.
+        var old = mariadb
+        old.version = ServerVersion(10, 3, 39)
+        let before = FlavorAdapter(binary: old, runningAsRoot: true)
+        #expect(
+            !before.initialisationCommand(initialiser: "i", layout: layout).arguments.contains {
+                $0.hasPrefix("--extra-file")
+            }
+        )
     }
 
     @Test("MySQL 8.0.30+ initialises with mysqld --initialize-insecure and a small redo log capacity")

@@ -138,6 +138,46 @@ struct ReplicaIntegrationTests {
         #expect(json.contains("\"seconds_behind_master\""))
     }
 
+    @Test(
+        "a managed primary listens on the loopback address, but root cannot log in there without a password; the socket still serves snapctl"
+    )
+    func primaryRootIsSocketOnly() async throws {
+        let scratch = try Scratch("pr")
+        defer { scratch.cleanup() }
+        let text = "version: 1\nprimary: {}\nsteps: [{label: w, on: primary, sql: SELECT 1}]\n"
+        let plan = try Plan.load(yaml: text, fileName: "plan.yaml")
+        let request = SessionEffects.PrimaryRequest(
+            primary: try #require(plan.primary),
+            runDirectory: scratch.path,
+            searchPath: nil,
+            environment: nil
+        )
+        let primary = try #require(try await ServerProfiles.startPrimary(request).get() as? ManagedPrimary)
+        let tcp = ConnectionOptions(name: "intruder", target: .tcp(host: "127.0.0.1", port: primary.port))
+        var refusal = ""
+        do {
+            let connection = try await Connection.connect(tcp)
+            await connection.close()
+        } catch {
+            refusal = "\(error)"
+        }
+        // Through the socket, as every session connects, root is in.
+        var version: String?
+        do {
+            let connection = try await primary.connect(name: "snapctl", user: "root", password: nil, database: nil)
+            version = try await connection.execute("SELECT VERSION()").value(at: 0)
+            await connection.close()
+        } catch {
+            Issue.record("the socket connection failed: \(error)")
+        }
+        _ = await primary.stop()
+        // No account matches a login from 127.0.0.1 until snapctl makes the replication user.
+        #expect(refusal.contains("1130"), "root over 127.0.0.1 must be refused, got: \(refusal)")
+        #expect(refusal.contains("Host '127.0.0.1' is not allowed to connect"), "\(refusal)")
+        #expect(version?.contains("MariaDB") == true)
+        #expect(primary.server.arguments.suffix(3).first == "--skip-name-resolve")
+    }
+
     @Test("a primary that cannot start: its log tail is shown, the replica is never started, exit 4")
     func primaryFailsToStart() async throws {
         let scratch = try Scratch("rp")
