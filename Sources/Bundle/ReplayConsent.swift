@@ -134,8 +134,9 @@ public enum ReplayConsent {
             for statement in primary.initSQL { lines.append("primary init_sql: \(oneLine(statement))") }
             lines.append(
                 "the primary listens on 127.0.0.1 only, at a free port snapctl picks, for the replica to connect "
-                    + "to (--bind-address and --port last); the replication user's password is generated and kept "
-                    + "in memory"
+                    + "to (--skip-name-resolve, --bind-address and --port last; only the replication user can log "
+                    + "in there, root is on the socket only); the replication user's password is generated and "
+                    + "kept in memory"
             )
         }
         if !plan.massif.options.isEmpty {

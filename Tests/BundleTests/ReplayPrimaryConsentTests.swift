@@ -30,6 +30,7 @@ import Testing
         #expect(text.contains("primary options from the bundle: --binlog-format=ROW --port=3306"))
         #expect(text.contains("primary init_sql: CREATE DATABASE app"))
         #expect(text.contains("the primary listens on 127.0.0.1 only, at a free port snapctl picks"))
+        #expect(text.contains("only the replication user can log in there, root is on the socket only"))
         #expect(text.contains("step 1 'write': SQL on the primary, then the replica catches up"))
     }
 
