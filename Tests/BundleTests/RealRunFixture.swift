@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TestSupport
 import Testing
 
@@ -14,9 +13,6 @@ import Glibc
 /// a connection uses as its password, then packed by the binary with the same environment.
 actor RealRunFixture {
     static let shared = RealRunFixture()
-
-    /// Scratch directories removed when the test process exits.
-    static let leftovers = Mutex<[String]>([])
 
     struct Run: Sendable {
         var scratch: String
@@ -78,11 +74,7 @@ actor RealRunFixture {
     }
 
     static func make() throws -> Run {
-        let scratch = try Scratch("fixture")
-        leftovers.withLock { $0.append(scratch.path) }
-        atexit {
-            for path in RealRunFixture.leftovers.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
-        }
+        let scratch = try Scratch.forProcess("fixture")
         let secret = "sk-" + UUID().uuidString.replacingOccurrences(of: "-", with: "") + "-never-ship"
         var environment = ProcessInfo.processInfo.environment
         environment["SNAPCTL_TEST_SECRET"] = secret

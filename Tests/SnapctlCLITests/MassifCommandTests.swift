@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Massif
+import TestSupport
 import Testing
 
 @testable import SnapctlCLI
@@ -9,13 +10,8 @@ import Testing
 /// process exits (the tests call ``MassifCommandTests/write(_:name:)`` from many places and keep no handle
 /// to clean up after each).
 enum CLIFixtures {
-    static let directory: String = {
-        let path = "/tmp/snapctl-cli-\(getpid())"
-        atexit {
-            try? FileManager.default.removeItem(atPath: "/tmp/snapctl-cli-\(getpid())")
-        }
-        return path
-    }()
+    /// If /tmp takes no new directory, the tests' writes below it fail and say where.
+    static let directory = (try? Scratch.forProcess("cli").path) ?? "/tmp/snapctl-cli-unmade"
 }
 
 @Suite struct MassifCommandTests {

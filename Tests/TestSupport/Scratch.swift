@@ -41,6 +41,27 @@ public struct Scratch: Sendable {
     public func cleanup() { try? FileManager.default.removeItem(atPath: path) }
 }
 
+extension Scratch {
+    /// A scratch directory for the whole test process, removed when the process exits: for what one test
+    /// builds and many use (a compiled helper, a recorded run), which no single test can clean up after.
+    public static func forProcess(_ name: String) throws -> Scratch {
+        let scratch = try Scratch(name)
+        ProcessScratch.paths.withLock { $0.append(scratch.path) }
+        ProcessScratch.removeAtExit
+        return scratch
+    }
+}
+
+/// The directories ``Scratch/forProcess(_:)`` made, and the one exit handler that removes them.
+enum ProcessScratch {
+    static let paths = Mutex<[String]>([])
+    static let removeAtExit: Void = {
+        atexit {
+            for path in ProcessScratch.paths.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }()
+}
+
 /// A test's own failure, with what went wrong in words.
 public struct TestFailure: Error, CustomStringConvertible {
     public var description: String

@@ -19,7 +19,7 @@ actor IdleServerBinary {
 
     func get() async throws -> String {
         if let path { return path }
-        let dir = try Scratch("cc").path
+        let dir = try Scratch.forProcess("cc").path
         let out = dir + "/idle_server"
         let (status, output) = try await runTool(
             "cc",
