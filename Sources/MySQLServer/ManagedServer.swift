@@ -487,8 +487,8 @@ public actor ManagedServer {
         }
         // The initialiser's shutdown dumped the list of pages its bootstrap touched. A server started on that
         // datadir would load them in a background thread: under valgrind every thread takes turns on one core,
-        // so the load slows the server's start and can still be running at the first step. A freshly
-        // initialised server needs none of them; InnoDB reads each page when a statement first needs it.
+        // so the load competes with the start (too little to measure here) and can still be running at the
+        // first step. A fresh server needs none of them; InnoDB reads each page when a statement needs it.
         unlink(layout.datadir + "/" + bufferPoolDump)
     }
 

@@ -7,8 +7,8 @@ import RunRecord
 enum CounterReader {
     static let memoryUsedQuery = "SHOW GLOBAL STATUS LIKE 'Memory_used'"
     /// Unordered: the rows are sorted here. An `ORDER BY` made the server run a filesort (and allocate
-    /// its sort buffer) inside every counter read, and translating the filesort code under valgrind added
-    /// about 30 ms to the first step (measured on MariaDB 10.11: 103 ms against 134 ms for the first read).
+    /// its sort buffer) inside every counter read, and translating the filesort code under valgrind made
+    /// the first read of a plan observing `processlist` slower (MariaDB 10.11: 134 ms against 103 ms).
     static let processlistQuery = "SELECT ID, USER, COMMAND, MEMORY_USED FROM information_schema.PROCESSLIST"
     static let globalStatusQuery = "SHOW GLOBAL STATUS"
     static let performanceSchemaQuery =
