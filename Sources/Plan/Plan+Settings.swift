@@ -3,14 +3,14 @@ extension Plan {
     public struct MassifSettings: Sendable, Hashable, Codable {
         /// Extra Massif options, e.g. `--depth=40`.
         public var options: [String]
-        /// Massif's `--time-unit`.
+        /// Massif's `--time-unit`; bytes unless the plan says otherwise (see ``TimeUnit``).
         public var timeUnit: TimeUnit
         /// `pages_as_heap`: Massif's `--pages-as-heap=yes`, which measures every mapped page (mmap, brk,
         /// thread stacks) instead of malloc's blocks, so that global buffers mapped with mmap (the InnoDB
         /// buffer pool, the key cache) are seen, each under the code that maps it.
         public var pagesAsHeap: Bool
 
-        public init(options: [String] = [], timeUnit: TimeUnit = .instructions, pagesAsHeap: Bool = false) {
+        public init(options: [String] = [], timeUnit: TimeUnit = .bytes, pagesAsHeap: Bool = false) {
             self.options = options
             self.timeUnit = timeUnit
             self.pagesAsHeap = pagesAsHeap
@@ -28,7 +28,7 @@ extension Plan {
         }
 
         /// The Massif options these settings stand for, snapctl's first and then the plan's `options:`:
-        /// `--time-unit` unless it is the default, `--pages-as-heap=yes` when asked.
+        /// `--time-unit` unless it is Massif's own default (`i`), `--pages-as-heap=yes` when asked.
         public var valgrindOptions: [String] {
             var result: [String] = []
             if timeUnit != .instructions { result.append("--time-unit=\(timeUnit.rawValue)") }
@@ -37,13 +37,21 @@ extension Plan {
         }
     }
 
-    /// Massif's `--time-unit`: what the x axis of the heap timeline counts.
+    /// Massif's `--time-unit`: what the `time=` of Massif's own files counts.
+    ///
+    /// snapctl's default is bytes, not Massif's instructions. Why: to count instructions Massif adds a
+    /// counter update to every block of code it translates and runs, and with `ms` it reads the clock (a
+    /// system call under valgrind) at every allocation and free; bytes cost neither. Without the counter
+    /// the embedded default reached its first step about 5% sooner (docs/architecture.md, "What the
+    /// first step costs"). What Massif records of the heap (sizes, trees, peaks) does not depend on the
+    /// unit, snapctl's own timeline and step times are its own clock's, and bytes are the unit that
+    /// repeats best from run to run and machine to machine, which a replayed bundle wants.
     public enum TimeUnit: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Instructions executed (`i`, Massif's default).
+        /// Instructions executed (`i`, Massif's own default).
         case instructions = "i"
         /// Milliseconds of wall-clock time (`ms`).
         case milliseconds = "ms"
-        /// Bytes allocated and deallocated (`B`).
+        /// Bytes allocated and deallocated (`B`, snapctl's default).
         case bytes = "B"
     }
 

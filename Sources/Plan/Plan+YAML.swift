@@ -65,7 +65,7 @@ enum YAMLWriter {
         if plan.massif != Plan.MassifSettings() {
             var massif: [(String, Node)] = []
             if !plan.massif.options.isEmpty { massif.append(("options", list(plan.massif.options))) }
-            if plan.massif.timeUnit != .instructions {
+            if plan.massif.timeUnit != Plan.MassifSettings().timeUnit {
                 massif.append(("time_unit", text(plan.massif.timeUnit.rawValue)))
             }
             if plan.massif.pagesAsHeap { massif.append(("pages_as_heap", Node("true"))) }

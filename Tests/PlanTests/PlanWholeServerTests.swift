@@ -31,8 +31,32 @@ import Testing
         let plan = try Plan.load(yaml: "version: 1\nsteps: [{snap: a}]", fileName: "plan.yaml")
         #expect(!plan.massif.pagesAsHeap)
         #expect(plan.target.server?.environment == [:])
-        #expect(plan.massif.valgrindOptions == [])
+        #expect(plan.massif.valgrindOptions == ["--time-unit=B"])
         #expect(!(try plan.yaml()).contains("pages_as_heap"))
+    }
+
+    /// Bytes are snapshot time unless the plan asks for another unit; Massif's own default (`i`) is then
+    /// left to Massif, and a plan written back keeps the choice, so that a bundle replays with it.
+    @Test func timeUnitDefaultsToBytesAndInstructionsAreKept() throws {
+        let plain = try Plan.load(yaml: "version: 1\nsteps: [{snap: a}]", fileName: "plan.yaml")
+        #expect(plain.massif.timeUnit == .bytes)
+        #expect(!(try plain.yaml()).contains("time_unit"))
+
+        let counted = try Plan.load(
+            yaml: "version: 1\nmassif: {time_unit: i}\nsteps: [{snap: a}]",
+            fileName: "plan.yaml"
+        )
+        #expect(counted.massif.timeUnit == .instructions)
+        #expect(counted.massif.valgrindOptions == [])
+        let written = try counted.yaml()
+        #expect(written.contains("time_unit: i"))
+        #expect(try Plan.load(yaml: written, fileName: "again.yaml") == counted)
+
+        let clocked = try Plan.load(
+            yaml: "version: 1\nmassif: {time_unit: ms}\nsteps: [{snap: a}]",
+            fileName: "plan.yaml"
+        )
+        #expect(clocked.massif.valgrindOptions == ["--time-unit=ms"])
     }
 
     @Test func badValuesAreErrorsWithPositions() {

@@ -72,6 +72,11 @@ struct SessionIntegrationTests {
         let timelineText = try String(contentsOfFile: scratch.run + "/timeline.massif", encoding: .utf8)
         let timeline = try MassifFile.parse(timelineText, fileName: "timeline.massif")
         #expect(timeline.snapshots.count == manifest.snapshots.count)
+        // The plan names no time unit: Massif counted bytes (no instruction counter in every block), and a
+        // later snapshot never has an earlier time.
+        #expect(timeline.header.timeUnit == .bytes)
+        #expect(zip(timeline.snapshots, timeline.snapshots.dropFirst()).allSatisfy { $0.time <= $1.time })
+        #expect(timeline.snapshots.last.map { $0.time > 0 } == true)
         for record in manifest.snapshots {
             #expect(timeline.snapshots[record.timelineIndex].heapBytes == record.heapBytes)
         }
