@@ -65,6 +65,12 @@ public struct ServerFacts: Sendable, Hashable, Codable {
     public var variables: [String: UInt64]
     /// The configured memory envelope.
     public var envelope: MemoryEnvelope
+    /// Whether the server takes TCP logins and matches them to accounts by host name (networking on,
+    /// `skip_name_resolve` off); `nil` when the server did not say.
+    ///
+    /// Why it matters: such a server resolves 127.0.0.1 to `localhost`, so a login over the loopback
+    /// address passes for `root@localhost`, which has no password in a datadir snapctl initialised.
+    public var resolvesTCPLogins: Bool?
 
     /// Creates facts from their parts.
     public init(
@@ -80,9 +86,12 @@ public struct ServerFacts: Sendable, Hashable, Codable {
         self.envelope = MemoryEnvelope(variables: variables)
     }
 
-    /// Every variable read: the memory variables, `version` (what `VERSION()` returns) and
-    /// `version_comment`, which names the distribution.
-    public static var factVariables: [String] { memoryVariables + ["version", "version_comment"] }
+    /// Every variable read: the memory variables, `version` (what `VERSION()` returns),
+    /// `version_comment`, which names the distribution, and the two that say whether TCP logins are
+    /// matched by host name (``resolvesTCPLogins``).
+    public static var factVariables: [String] {
+        memoryVariables + ["version", "version_comment", "skip_networking", "skip_name_resolve"]
+    }
 
     /// The statement read first: each variable by name, in one row (`@@global.NAME` AS `NAME`).
     ///
@@ -136,19 +145,36 @@ public struct ServerFacts: Sendable, Hashable, Codable {
         var version = ""
         var comment: String?
         var variables: [String: UInt64] = [:]
+        var skipNetworking: Bool?
+        var skipNameResolve: Bool?
         for row in result.rows where row.count >= 2 {
             guard let name = row[0]?.lowercased(), let text = row[1] else { continue }
             switch name {
             case "version": version = text
             case "version_comment": comment = text
+            case "skip_networking": skipNetworking = flag(text)
+            case "skip_name_resolve": skipNameResolve = flag(text)
             default: if let value = UInt64(text) { variables[name] = value }
             }
         }
-        return ServerFacts(
+        var facts = ServerFacts(
             version: version,
             versionComment: comment,
             flavor: (version + " " + (comment ?? "")).lowercased().contains("mariadb") ? .mariadb : .mysql,
             variables: variables
         )
+        if let skipNetworking, let skipNameResolve {
+            facts.resolvesTCPLogins = !skipNetworking && !skipNameResolve
+        }
+        return facts
+    }
+
+    /// A boolean variable's value: `1`/`0` from `@@global.NAME`, `ON`/`OFF` from `SHOW VARIABLES`.
+    static func flag(_ text: String) -> Bool? {
+        switch text.uppercased() {
+        case "1", "ON", "TRUE": return true
+        case "0", "OFF", "FALSE": return false
+        default: return nil
+        }
     }
 }

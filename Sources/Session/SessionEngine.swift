@@ -234,6 +234,9 @@ actor SessionEngine {
                     total: facts.envelope.total
                 )
             }
+            if case .server = plan.target, facts.resolvesTCPLogins == true {
+                await recorder.warn(Self.rootOverTCPWarning)
+            }
         } catch {
             let explained = await server.explain(error)
             if case .serverDied = explained {
@@ -315,6 +318,13 @@ actor SessionEngine {
         if Task.isCancelled { return Ending(status: .interrupted, message: "interrupted while starting") }
         return nil
     }
+
+    /// Said when a server snapctl started listens on TCP and matches logins by host name (the plan's
+    /// options turned networking on): its root has no password and a loopback login passes for it.
+    static let rootOverTCPWarning =
+        "the server listens on TCP and resolves host names: a login from 127.0.0.1 passes for "
+        + "root@localhost, which has no password, so anyone on this machine can log in as root; add "
+        + "--skip-name-resolve to the server's options (docs/plan.md, server options)"
 
     /// Waits for a monitor connection that the start no longer needs and hands it to finalisation to close.
     private func closeMonitor(_ connecting: Task<Result<any HeapMonitor, ValgrindError>, Never>) async {

@@ -228,20 +228,24 @@ struct ReplicaRuleTests {
 
     @Test("an attached replica still connecting to its primary is waited for; one that never connects is refused")
     func attachedReplicaConnecting() async throws {
-        let plan = """
-            attach: {pid: 4242, socket: /tmp/r.sock, primary: {host: 127.0.0.1, port: 3307, catch_up_timeout: 1s}}
+        // The replica that connects has a long timeout: it is waited for only until it connects, and its
+        // three 100 ms polls must not race the clock when other tests load the machine.
+        func plan(timeout: String) -> String {
+            """
+            attach: {pid: 4242, socket: /tmp/r.sock, primary: {host: 127.0.0.1, port: 3307, catch_up_timeout: \(timeout)}}
             steps:
               - {label: write, on: primary, sql: "INSERT 1"}
             """
+        }
         let connecting = EngineHarness(attachedPrimary: true)
         connecting.server.state.withLock { $0.replication.preparingFor = 3 }
-        let (result, _) = try await run(connecting, plan)
+        let (result, _) = try await run(connecting, plan(timeout: "60s"))
         #expect(result.exitCode == 0, "\(result.manifest.outcome)")
         #expect(result.step("write")?.replica?.caughtUp == true)
 
         let stuck = EngineHarness(attachedPrimary: true)
         stuck.server.state.withLock { $0.replication.preparingFor = 1_000_000 }
-        let (refused, _) = try await run(stuck, plan)
+        let (refused, _) = try await run(stuck, plan(timeout: "1s"))
         #expect(refused.exitCode == 4)
         let message = refused.manifest.outcome.message ?? ""
         #expect(message.contains("did not connect to the primary") && message.contains("Preparing"), "\(message)")

@@ -90,6 +90,38 @@ struct ServerFactsTests {
         #expect(none.version.isEmpty && none.variables.isEmpty)
     }
 
+    @Test("networking and name resolution: a TCP login matched by host name, in both forms; kept out of the variables")
+    func tcpLoginsByName() {
+        func selected(_ networking: String?, _ names: String?) -> ServerFacts {
+            ServerFacts.parseSelected(
+                QueryResult(
+                    columns: ["version", "skip_networking", "skip_name_resolve"],
+                    rows: [["10.11.19-MariaDB", networking, names]],
+                    affectedRows: 1,
+                    warningCount: 0,
+                    insertID: 0
+                )
+            )
+        }
+        #expect(selected("0", "0").resolvesTCPLogins == true)
+        #expect(selected("0", "1").resolvesTCPLogins == false)
+        #expect(selected("1", "0").resolvesTCPLogins == false)
+        #expect(selected(nil, "0").resolvesTCPLogins == nil)
+        #expect(selected("0", "maybe").resolvesTCPLogins == nil)
+        #expect(selected("0", "0").variables.isEmpty)
+        let shown = ServerFacts.parse(
+            QueryResult(
+                columns: ["Variable_name", "Value"],
+                rows: [["version", "8.0.36"], ["skip_networking", "OFF"], ["skip_name_resolve", "OFF"]],
+                affectedRows: 0,
+                warningCount: 0,
+                insertID: 0
+            )
+        )
+        #expect(shown.resolvesTCPLogins == true)
+        #expect(ServerFacts.query.contains("'skip_networking','skip_name_resolve'"))
+    }
+
     @Test(
         "a server lacking a variable is read with SHOW instead; other errors are not hidden",
         arguments: [(UInt32(1193), true), (UInt32(1238), true), (UInt32(1045), false)]

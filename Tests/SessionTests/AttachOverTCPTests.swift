@@ -11,7 +11,8 @@ import Glibc
 #endif
 
 /// Attach through `host:` and `port:` rather than a socket: the way a server in a container or on a
-/// port-forwarded machine is reached.
+/// port-forwarded machine is reached. Also a managed server a plan puts on TCP, and what its passwordless
+/// root means there.
 @Suite("snapctl session: attach over TCP (integration)", .serialized)
 struct AttachOverTCPTests {
     typealias Support = SessionTestSupport
@@ -103,5 +104,46 @@ struct AttachOverTCPTests {
         }
         let outcome = await server.shutdown()
         #expect(outcome.processGroupGone)
+    }
+
+    /// A plan may turn the managed server's networking on. Its datadir's root@localhost has no password, and
+    /// with host names resolved a login from 127.0.0.1 passes for it: the run says so, and
+    /// `--skip-name-resolve` closes it.
+    @Test("a managed server listening on TCP with names resolved: root logs in over 127.0.0.1, the run warns")
+    func managedServerOnTCPWarns() async throws {
+        let scratch = try Scratch("tcpwarn")
+        defer { scratch.cleanup() }
+        func session(_ name: String, options: [String]) async throws -> (SessionResult, String) {
+            let port = try Self.freePort()
+            let output = scratch.path + "/\(name).out"
+            let all = (["--skip-networking=0", "--bind-address=127.0.0.1", "--port=\(port)"] + options)
+                .joined(separator: ", ")
+            let plan = try scratch.write(
+                "\(name).yaml",
+                """
+                version: 1
+                name: \(name)
+                server: {options: [\(all)]}
+                snapshots: {default: none}
+                steps:
+                  - label: login
+                    shell: mariadb --protocol=tcp -h127.0.0.1 -P\(port) -uroot -N -e 'SELECT CURRENT_USER()' > \(output) 2>&1 || true
+                """
+            )
+            let result = try await Support.run(planFile: plan, out: scratch.path + "/\(name)-run")
+            try Support.expectFinalised(result)
+            return (result, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+        }
+
+        let (open, login) = try await session("open", options: [])
+        #expect(open.exitCode == 0)
+        #expect(login.contains("root@localhost"), "the loopback login passed for root@localhost: \(login)")
+        let warned = try RunChecks.manifest(open.runDirectory).warnings
+        #expect(warned.contains { $0.contains("resolves host names") && $0.contains("--skip-name-resolve") })
+
+        let (closed, refused) = try await session("closed", options: ["--skip-name-resolve"])
+        #expect(closed.exitCode == 0)
+        #expect(refused.contains("is not allowed to connect"), "root over TCP is refused: \(refused)")
+        #expect(!(try RunChecks.manifest(closed.runDirectory).warnings).contains { $0.contains("resolves host names") })
     }
 }
