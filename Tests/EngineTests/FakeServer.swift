@@ -47,6 +47,8 @@ final class FakeServer: ProfiledServer, Sendable {
         var replication = FakeReplication()
         /// The replica's applied position at each snapshot.
         var appliedAtSnapshots: [Int] = []
+        /// Whether the facts say networking is on and host names are resolved.
+        var resolvesTCPLogins = false
     }
 
     static let growFrame = "0x1000: grow_here (in /usr/sbin/mariadbd)"
@@ -130,6 +132,12 @@ final class FakeServer: ProfiledServer, Sendable {
             return answer(["Variable_name", "Value"], [["Memory_used", String(heap)]])
         }
         if sql == ServerFacts.selectQuery {
+            if state.withLock({ $0.resolvesTCPLogins }) {
+                return answer(
+                    ["version", "version_comment", "max_connections", "skip_networking", "skip_name_resolve"],
+                    [["10.11.0-MariaDB-fake", "fake", "151", "0", "0"]]
+                )
+            }
             return answer(
                 ["version", "version_comment", "max_connections"],
                 [["10.11.0-MariaDB-fake", "fake", "151"]]

@@ -321,4 +321,22 @@ struct AttachedTunablesTests {
         let applied = "glibc.cpu.x86_rep_movsb_threshold=1:glibc.cpu.x86_rep_stosb_threshold=1"
         #expect(ServerProfiles.tunablesNotes(pid: 1, glibcTunables: applied).isEmpty)
     }
+
+    @Test("a started server on TCP with names resolved is warned about; an attached one is the user's own")
+    func rootOverTCPWarning() async throws {
+        let managed = EngineHarness()
+        managed.server.state.withLock { $0.resolvesTCPLogins = true }
+        let warned = try await managed.run("steps: [{snap: a}]")
+        #expect(warned.exitCode == 0)
+        #expect(warned.manifest.warnings.contains(SessionEngine.rootOverTCPWarning))
+
+        let quiet = try await EngineHarness().run("steps: [{snap: a}]")
+        #expect(!quiet.manifest.warnings.contains(SessionEngine.rootOverTCPWarning))
+
+        let attached = EngineHarness()
+        attached.server.state.withLock { $0.resolvesTCPLogins = true }
+        let own = try await attached.run("attach: {pid: 4242, socket: /tmp/r.sock}\nsteps: [{snap: a}]")
+        #expect(own.exitCode == 0)
+        #expect(!own.manifest.warnings.contains(SessionEngine.rootOverTCPWarning))
+    }
 }
