@@ -38,8 +38,8 @@ public struct MemoryEnvelope: Sendable, Hashable, Codable {
     }
 }
 
-/// What the run record keeps about the server at start: version, memory variables and the configured
-/// envelope. The counters that change while a run goes on (`Memory_used`, the process list) are read at
+/// What the server says about itself at start: version, memory variables and the configured envelope
+/// (which the run record keeps), and whether it takes TCP logins (which the start checks, not kept). The counters that change while a run goes on (`Memory_used`, the process list) are read at
 /// each snapshot by the session, in one place, and recorded as `ServerCounters`.
 public struct ServerFacts: Sendable, Hashable, Codable {
     /// Global buffers, allocated once per server.
@@ -71,6 +71,8 @@ public struct ServerFacts: Sendable, Hashable, Codable {
     /// Why it matters: such a server resolves 127.0.0.1 to `localhost`, so a login over the loopback
     /// address passes for `root@localhost`, which has no password in a datadir snapctl initialised.
     public var resolvesTCPLogins: Bool?
+    /// Whether the server takes TCP logins at all (`skip_networking` off); `nil` when it did not say.
+    public var listensOnTCP: Bool?
 
     /// Creates facts from their parts.
     public init(
@@ -163,8 +165,9 @@ public struct ServerFacts: Sendable, Hashable, Codable {
             flavor: (version + " " + (comment ?? "")).lowercased().contains("mariadb") ? .mariadb : .mysql,
             variables: variables
         )
-        if let skipNetworking, let skipNameResolve {
-            facts.resolvesTCPLogins = !skipNetworking && !skipNameResolve
+        if let skipNetworking {
+            facts.listensOnTCP = !skipNetworking
+            if let skipNameResolve { facts.resolvesTCPLogins = !skipNetworking && !skipNameResolve }
         }
         return facts
     }

@@ -43,9 +43,11 @@ extension Plan {
     /// counter update to every block of code it translates and runs, and with `ms` it reads the clock (a
     /// system call under valgrind) at every allocation and free; bytes cost neither. Without the counter
     /// the embedded default reached its first step about 5% sooner (docs/architecture.md, "What the
-    /// first step costs"). What Massif records of the heap (sizes, trees, peaks) does not depend on the
-    /// unit, snapctl's own timeline and step times are its own clock's, and bytes are the unit that
-    /// repeats best from run to run and machine to machine, which a replayed bundle wants.
+    /// first step costs"). The heap each snapshot records (sizes, trees) does not depend on the unit,
+    /// and snapctl's own timeline and step times are its own clock's; the unit sets only Massif's `time=`
+    /// and how far apart Massif's own automatic snapshots in `massif.final.out` fall. Bytes also repeat
+    /// best from run to run. Only a server snapctl starts gets it; an attached server counts in whatever
+    /// unit it was started with.
     public enum TimeUnit: String, Sendable, Hashable, Codable, CaseIterable {
         /// Instructions executed (`i`, Massif's own default).
         case instructions = "i"

@@ -234,8 +234,8 @@ actor SessionEngine {
                     total: facts.envelope.total
                 )
             }
-            if case .server = plan.target, facts.resolvesTCPLogins == true {
-                await recorder.warn(Self.rootOverTCPWarning)
+            if case .server = plan.target, let warning = Self.rootOverTCPWarning(facts) {
+                await recorder.warn(warning)
             }
         } catch {
             let explained = await server.explain(error)
@@ -325,6 +325,27 @@ actor SessionEngine {
         "the server listens on TCP and resolves host names: a login from 127.0.0.1 passes for "
         + "root@localhost, which has no password, so anyone on this machine can log in as root; add "
         + "--skip-name-resolve to the server's options (docs/plan.md, server options)"
+
+    /// Said when a MariaDB before 10.4 that snapctl started listens on TCP: its initialiser made
+    /// passwordless roots for the loopback addresses and the host name, which snapctl removes only from
+    /// 10.4 (`FlavorAdapter.removesNetworkRoot`), so `--skip-name-resolve` does not help.
+    static let networkRootWarning =
+        "the server listens on TCP and, as MariaDB before 10.4 initialises it, has passwordless root "
+        + "accounts for 127.0.0.1, ::1 and the host name: anyone on this machine can log in as root; drop them "
+        + "in init_sql (DELETE FROM mysql.user WHERE User = 'root' AND Host <> 'localhost'; FLUSH PRIVILEGES) "
+        + "or leave networking off (docs/plan.md, server options)"
+
+    /// The warning a server snapctl started deserves from its facts, if any (an attached server's
+    /// accounts are its owner's).
+    static func rootOverTCPWarning(_ facts: ServerFacts) -> String? {
+        guard facts.listensOnTCP == true else { return nil }
+        if facts.flavor == .mariadb, let version = ServerVersion(parsing: Substring(facts.version)),
+            version < ServerVersion(10, 4)
+        {
+            return networkRootWarning
+        }
+        return facts.resolvesTCPLogins == true ? rootOverTCPWarning : nil
+    }
 
     /// Waits for a monitor connection that the start no longer needs and hands it to finalisation to close.
     private func closeMonitor(_ connecting: Task<Result<any HeapMonitor, ValgrindError>, Never>) async {

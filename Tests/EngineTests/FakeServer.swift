@@ -47,8 +47,11 @@ final class FakeServer: ProfiledServer, Sendable {
         var replication = FakeReplication()
         /// The replica's applied position at each snapshot.
         var appliedAtSnapshots: [Int] = []
-        /// Whether the facts say networking is on and host names are resolved.
-        var resolvesTCPLogins = false
+        /// What the facts say of `skip_networking` and `skip_name_resolve` (`["0", "0"]`: on TCP, names
+        /// resolved); `nil` leaves both columns out.
+        var networking: [String]?
+        /// The version the facts give.
+        var version = "10.11.0-MariaDB-fake"
     }
 
     static let growFrame = "0x1000: grow_here (in /usr/sbin/mariadbd)"
@@ -132,16 +135,14 @@ final class FakeServer: ProfiledServer, Sendable {
             return answer(["Variable_name", "Value"], [["Memory_used", String(heap)]])
         }
         if sql == ServerFacts.selectQuery {
-            if state.withLock({ $0.resolvesTCPLogins }) {
+            let (version, networking) = state.withLock { ($0.version, $0.networking) }
+            if let networking {
                 return answer(
                     ["version", "version_comment", "max_connections", "skip_networking", "skip_name_resolve"],
-                    [["10.11.0-MariaDB-fake", "fake", "151", "0", "0"]]
+                    [[version, "fake", "151"] + networking]
                 )
             }
-            return answer(
-                ["version", "version_comment", "max_connections"],
-                [["10.11.0-MariaDB-fake", "fake", "151"]]
-            )
+            return answer(["version", "version_comment", "max_connections"], [[version, "fake", "151"]])
         }
         if sql == ServerFacts.query {
             return answer(

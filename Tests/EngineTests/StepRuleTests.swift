@@ -321,22 +321,52 @@ struct AttachedTunablesTests {
         let applied = "glibc.cpu.x86_rep_movsb_threshold=1:glibc.cpu.x86_rep_stosb_threshold=1"
         #expect(ServerProfiles.tunablesNotes(pid: 1, glibcTunables: applied).isEmpty)
     }
+}
 
-    @Test("a started server on TCP with names resolved is warned about; an attached one is the user's own")
-    func rootOverTCPWarning() async throws {
-        let managed = EngineHarness()
-        managed.server.state.withLock { $0.resolvesTCPLogins = true }
-        let warned = try await managed.run("steps: [{snap: a}]")
-        #expect(warned.exitCode == 0)
-        #expect(warned.manifest.warnings.contains(SessionEngine.rootOverTCPWarning))
+@Suite("Root's logins over TCP on a server snapctl started")
+struct RootOverTCPTests {
+    /// Runs one snap step on a fake server whose facts say `networking` (`skip_networking`,
+    /// `skip_name_resolve`), and returns the run's warnings.
+    func warnings(
+        networking: [String]?,
+        version: String = "10.11.0-MariaDB-fake",
+        attached: Bool = false
+    ) async throws -> [String] {
+        let harness = EngineHarness()
+        harness.server.state.withLock {
+            $0.networking = networking
+            $0.version = version
+        }
+        let result = try await harness.run(
+            (attached ? "attach: {pid: 4242, socket: /tmp/r.sock}\n" : "") + "steps: [{snap: a}]"
+        )
+        #expect(result.exitCode == 0)
+        return result.manifest.warnings
+    }
 
-        let quiet = try await EngineHarness().run("steps: [{snap: a}]")
-        #expect(!quiet.manifest.warnings.contains(SessionEngine.rootOverTCPWarning))
+    @Test("on TCP with names resolved: warned, naming --skip-name-resolve; socket only or names not resolved: not")
+    func namesResolved() async throws {
+        #expect(try await warnings(networking: ["0", "0"]).contains(SessionEngine.rootOverTCPWarning))
+        for quiet in [["1", "0"], ["0", "1"], ["1", "1"]] {
+            let said = try await warnings(networking: quiet)
+            #expect(!said.contains(SessionEngine.rootOverTCPWarning), "\(quiet)")
+            #expect(!said.contains(SessionEngine.networkRootWarning), "\(quiet)")
+        }
+        #expect(!(try await warnings(networking: nil)).contains(SessionEngine.rootOverTCPWarning))
+    }
 
-        let attached = EngineHarness()
-        attached.server.state.withLock { $0.resolvesTCPLogins = true }
-        let own = try await attached.run("attach: {pid: 4242, socket: /tmp/r.sock}\nsteps: [{snap: a}]")
-        #expect(own.exitCode == 0)
-        #expect(!own.manifest.warnings.contains(SessionEngine.rootOverTCPWarning))
+    @Test("MariaDB before 10.4 keeps passwordless network roots: warned on TCP even with --skip-name-resolve")
+    func olderMariaDB() async throws {
+        let old = "10.3.39-MariaDB-0+deb10u1"
+        #expect(try await warnings(networking: ["0", "1"], version: old).contains(SessionEngine.networkRootWarning))
+        #expect(try await warnings(networking: ["0", "0"], version: old).contains(SessionEngine.networkRootWarning))
+        let socketOnly = try await warnings(networking: ["1", "0"], version: old)
+        #expect(!socketOnly.contains(SessionEngine.networkRootWarning))
+    }
+
+    @Test("an attached server's accounts are its owner's: no warning")
+    func attached() async throws {
+        let said = try await warnings(networking: ["0", "0"], version: "10.3.39-MariaDB", attached: true)
+        #expect(!said.contains(SessionEngine.rootOverTCPWarning) && !said.contains(SessionEngine.networkRootWarning))
     }
 }

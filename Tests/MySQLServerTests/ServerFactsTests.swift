@@ -109,6 +109,8 @@ struct ServerFactsTests {
         #expect(selected(nil, "0").resolvesTCPLogins == nil)
         #expect(selected("0", "maybe").resolvesTCPLogins == nil)
         #expect(selected("0", "0").variables.isEmpty)
+        #expect(selected("0", "1").listensOnTCP == true && selected("1", "0").listensOnTCP == false)
+        #expect(selected(nil, "0").listensOnTCP == nil)
         let shown = ServerFacts.parse(
             QueryResult(
                 columns: ["Variable_name", "Value"],

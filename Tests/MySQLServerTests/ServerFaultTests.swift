@@ -327,6 +327,8 @@ extension ServerIntegrationTests {
             #expect(Set(facts.variables.keys) == Set(ServerFacts.memoryVariables))
             #expect(facts.envelope == MemoryEnvelope(variables: facts.variables))
             #expect(facts.envelope.total > facts.envelope.globalBuffers)
+            // A managed server listens on its socket only: both statements say so (1/0 and ON/OFF).
+            #expect(facts.listensOnTCP == false && facts.resolvesTCPLogins == false)
         }
     }
 
